@@ -6,6 +6,10 @@ using Pvmd.Server.Services;
 
 // pvmd: the daemon. Exit codes: 0 after a clean shutdown, 2 for bad arguments or options,
 // 1 when it cannot start (socket in use, bind failed).
+if (args.Length > 0 && args[0] == HealthProbe.Switch)
+{
+    return await HealthProbe.RunAsync(args[1..]);
+}
 if (CommandLine.FindError(args) is { } argumentError)
 {
     Console.Error.WriteLine($"pvmd: {argumentError}");

@@ -18,6 +18,7 @@ public static class CommandLine
     public const string Usage = """
         usage: pvmd [--socket PATH] [--listen HOST:PORT] [--socket-mode OCTAL]
                     [--max-ranges N] [--max-bytes N] [--max-write-bytes N] [--chunk-bytes N]
+               pvmd --health-check [--socket PATH]   (exit 0 when the daemon answers SERVING)
         Every option can also be set as PVMD_<NAME> (PVMD_SOCKET) or Pvmd__<Name> in the
         environment, or in appsettings.json under "Pvmd".
         """;
