@@ -30,6 +30,9 @@ builder.Logging.AddSimpleConsole(o =>
 builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
 // Logs go to stderr: stdout stays free for whoever runs the daemon in a pipeline.
 builder.Services.Configure<Microsoft.Extensions.Logging.Console.ConsoleLoggerOptions>(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
+// Under systemd (Type=notify): READY=1 once the socket listens, STOPPING=1, journald log levels.
+// Elsewhere this does nothing.
+builder.Host.UseSystemd();
 
 builder.Services.AddOptions<PvmdOptions>().Bind(builder.Configuration.GetSection(PvmdOptions.Section));
 builder.Services.AddSingleton<IValidateOptions<PvmdOptions>, PvmdOptionsValidator>();
