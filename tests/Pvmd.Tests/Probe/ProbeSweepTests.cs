@@ -101,4 +101,20 @@ public sealed class ProbeSweepTests
 
         Assert.Equal(2L * PageSize, sweep.RemoteBytes);
     }
+
+    [Fact]
+    public async Task RunAsync_BadSweep_ThrowsBeforeStartingAnything()
+    {
+        var started = false;
+        var options = new ScratchChildOptions("/nonexistent/pvmd", []) { Started = _ => started = true };
+
+        await Assert.ThrowsAsync<InvalidRequestException>(async () =>
+        {
+            await foreach (var _ in ShortBufferProbe.RunAsync(new ProbeSweep { Before = new(5, 1) }, options))
+            {
+            }
+        });
+
+        Assert.False(started);
+    }
 }
