@@ -26,14 +26,19 @@ public sealed class HealthCheckTests
                 Thread.Sleep(100);
             }
 
+            // Like a probe's failure threshold: a first call on a loaded machine may miss its deadline.
             var byArgument = RepositoryFiles.Run(RepositoryFiles.BuiltDaemon, ["--health-check", "--socket", socket], s_timeout);
-            Assert.Equal(0, byArgument.ExitCode);
+            for (var attempt = 1; attempt < 3 && byArgument.ExitCode != 0; attempt++)
+            {
+                byArgument = RepositoryFiles.Run(RepositoryFiles.BuiltDaemon, ["--health-check", "--socket", socket], s_timeout);
+            }
+            Assert.True(byArgument.ExitCode == 0, $"pvmd --health-check ({byArgument.ExitCode}): {byArgument.Both}");
             Assert.Equal("Serving", byArgument.Output.Trim());
 
             // In a container the probe finds the socket the way the daemon did: PVMD_SOCKET.
             var byEnvironment = RepositoryFiles.Run(RepositoryFiles.BuiltDaemon, ["--health-check"], s_timeout,
                 new Dictionary<string, string> { ["PVMD_SOCKET"] = socket });
-            Assert.Equal(0, byEnvironment.ExitCode);
+            Assert.True(byEnvironment.ExitCode == 0, $"pvmd --health-check ({byEnvironment.ExitCode}): {byEnvironment.Both}");
         }
         finally
         {
