@@ -220,17 +220,32 @@ public sealed class PvmdClient : IDisposable, IAsyncDisposable
     private async IAsyncEnumerable<T> StreamAsync<T>(Func<AsyncServerStreamingCall<T>> start, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         using var call = start();
+        var headersSeen = false;
         while (true)
         {
             // A yield cannot sit inside a try with a catch, so only the move is guarded.
             bool moved;
             try
             {
+                if (!headersSeen)
+                {
+                    // With ThrowOperationCanceledOnCancellation, a call that fails before its
+                    // headers (daemon unreachable) surfaces from MoveNext as a bare
+                    // TaskCanceledException; awaiting the headers first yields the real status.
+                    await call.ResponseHeadersAsync.ConfigureAwait(false);
+                    headersSeen = true;
+                }
+
                 moved = await call.ResponseStream.MoveNext(cancellationToken).ConfigureAwait(false);
             }
             catch (RpcException e)
             {
                 throw PvmdClientException.FromRpcException(e, _endpoint);
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested && TryGetFailure(call) is { } failure)
+            {
+                // Not our cancellation: the call ended with a status; report that instead.
+                throw PvmdClientException.FromRpcException(failure, _endpoint);
             }
 
             if (!moved)
@@ -239,6 +254,20 @@ public sealed class PvmdClient : IDisposable, IAsyncDisposable
             }
 
             yield return call.ResponseStream.Current;
+        }
+    }
+
+    private static RpcException? TryGetFailure<T>(AsyncServerStreamingCall<T> call)
+    {
+        try
+        {
+            var status = call.GetStatus();
+            return status.StatusCode == StatusCode.OK ? null : new RpcException(status, call.GetTrailers());
+        }
+        catch (InvalidOperationException)
+        {
+            // The call has not finished: the cancellation was real.
+            return null;
         }
     }
 
@@ -263,6 +292,12 @@ public sealed class PvmdClient : IDisposable, IAsyncDisposable
                 {
                     await socket.ConnectAsync(endPoint, cancellationToken).ConfigureAwait(false);
                     return new NetworkStream(socket, ownsSocket: true);
+                }
+                catch (SocketException) when (!File.Exists(socketPath))
+                {
+                    // .NET reports connect(2)'s ENOENT on a Unix socket as "Cannot assign requested address".
+                    socket.Dispose();
+                    throw new IOException($"{socketPath} does not exist (is the daemon running?)");
                 }
                 catch
                 {
