@@ -31,11 +31,23 @@ internal static class OptionFactory
         CustomParser = r => ParseEach<MemoryRange>(r, ValueParser.TryParseRange),
     };
 
-    public static Option<(int Min, int Max)?> IntRange(string name, string description) => new(name)
+    /// <param name="name">The option's name.</param>
+    /// <param name="description">The help text.</param>
+    /// <param name="check">Refuses a well-formed range: returns the reason, or null to accept.</param>
+    public static Option<(int Min, int Max)?> IntRange(string name, string description, Func<(int Min, int Max), string?>? check = null) => new(name)
     {
         Description = description,
         HelpName = "MIN..MAX",
-        CustomParser = r => ParseOne<(int Min, int Max)>(r, ValueParser.TryParseIntRange),
+        CustomParser = r => ParseOne<(int Min, int Max)>(r, (string text, out (int Min, int Max) value, out string error) =>
+        {
+            if (!ValueParser.TryParseIntRange(text, out value, out error))
+            {
+                return false;
+            }
+
+            error = check?.Invoke(value) ?? "";
+            return error.Length == 0;
+        }),
     };
 
     public static Option<int[]> IntList(string name, string description) => new(name)

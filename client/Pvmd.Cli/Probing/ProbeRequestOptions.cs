@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.CommandLine.Parsing;
 using Pvmd.Cli.Parsing;
 using Pvmd.V1;
 
@@ -116,17 +115,8 @@ internal sealed class ProbeRequestOptions
         return option;
     }
 
-    private static Option<(int Min, int Max)?> NonZeroRange(string name, string description)
-    {
-        var option = OptionFactory.IntRange(name, description);
-        option.Validators.Add(result =>
-        {
-            // The contract reads an IntRange of 0..0 as "use the default", so it cannot be asked for.
-            if (result.GetValueOrDefault<(int Min, int Max)?>() is (0, 0))
-            {
-                result.AddError($"{name}: 0..0 cannot be requested (the contract reads it as the default range)");
-            }
-        });
-        return option;
-    }
+    // The contract reads an IntRange of 0..0 as "use the default", so it cannot be asked for.
+    private static Option<(int Min, int Max)?> NonZeroRange(string name, string description) =>
+        OptionFactory.IntRange(name, description, range =>
+            range is (0, 0) ? "0..0 cannot be requested (the contract reads it as the default range)" : null);
 }
