@@ -47,7 +47,7 @@ internal static class WriteCommand
         {
             var target = new TargetProcess(context.GetValue(pid)!.Value, context.GetValue(startTime));
             var at = context.GetValue(address)!.Value;
-            var data = context.ParseResult.GetValue(hex) ?? await ReadFileAsync(context.GetValue(file)!, context.CancellationToken).ConfigureAwait(false);
+            var data = await DataAsync(context.ParseResult, hex, file, context.CancellationToken).ConfigureAwait(false);
             if (data.Length == 0)
             {
                 throw new UsageException("there is nothing to write (the file is empty)");
@@ -84,6 +84,13 @@ internal static class WriteCommand
         });
         return command;
     }
+
+    /// <summary>The bytes to write: from --hex when it was given, else from --file.</summary>
+    internal static async Task<byte[]> DataAsync(ParseResult parseResult, Option<byte[]> hex, Option<string?> file, CancellationToken cancellationToken) =>
+        // An array option that was not given still yields an (empty) array: ask whether it was given.
+        parseResult.GetResult(hex) is not null
+            ? parseResult.GetValue(hex) ?? []
+            : await ReadFileAsync(parseResult.GetValue(file)!, cancellationToken).ConfigureAwait(false);
 
     private static async Task<byte[]> ReadFileAsync(string path, CancellationToken cancellationToken)
     {

@@ -72,6 +72,40 @@ public sealed class CommandLineTests
     }
 
     [Fact]
+    public async Task WriteData_FromFile_IsTheFilesBytes()
+    {
+        // Regression: an absent --hex yielded an empty array, not null, so --file was ignored.
+        var path = Path.GetTempFileName();
+        await File.WriteAllBytesAsync(path, [0x58, 0x59, 0x5a]);
+        try
+        {
+            var command = WriteCommand.Create(new GlobalOptions());
+            var hex = (Option<byte[]>)command.Options.Single(o => o.Name == "--hex");
+            var file = (Option<string?>)command.Options.Single(o => o.Name == "--file");
+            var parsed = command.Parse(["--pid", "1", "--address", "0x1000", "--file", path]);
+
+            var data = await WriteCommand.DataAsync(parsed, hex, file, default);
+
+            Assert.Equal([0x58, 0x59, 0x5a], data);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Fact]
+    public async Task WriteData_FromHex_IsTheHexBytes()
+    {
+        var command = WriteCommand.Create(new GlobalOptions());
+        var hex = (Option<byte[]>)command.Options.Single(o => o.Name == "--hex");
+        var file = (Option<string?>)command.Options.Single(o => o.Name == "--file");
+        var parsed = command.Parse(["--pid", "1", "--address", "0x1000", "--hex", "90cc"]);
+
+        Assert.Equal([0x90, 0xcc], await WriteCommand.DataAsync(parsed, hex, file, default));
+    }
+
+    [Fact]
     public void ResolveEndpoints_NothingGiven_UsesTheEnvironmentThenTheDefault()
     {
         Assert.Equal("/env.sock", GlobalOptions.ResolveEndpoints([], [], "/env.sock").Single().SocketPath);
