@@ -70,7 +70,7 @@ internal static class ReadCommand
             IReadOnlyList<MemoryRange> requested = context.ParseResult.GetValue(ranges) is { Length: > 0 } list
                 ? list
                 : [new MemoryRange(context.GetValue(address)!.Value, context.GetValue(length)!.Value)];
-            if (requested.Any(r => r.Length - 1 > ulong.MaxValue - r.Address))
+            if (requested.Any(r => !ValueParser.FitsAddressSpace(r.Address, r.Length)))
             {
                 throw new UsageException("the range runs past the end of the address space");
             }

@@ -70,7 +70,8 @@ internal static class ValueParser
         return true;
     }
 
-    /// <summary>A range "ADDRESS:LENGTH" (0x1000:4k); address + length must not pass 2^64.</summary>
+    /// <summary>A range "ADDRESS:LENGTH" (0x1000:4k); address + length must fit in 64 bits, as
+    /// the contract requires (so no range ends exactly at 2^64).</summary>
     public static bool TryParseRange(string text, out MemoryRange value, out string error)
     {
         value = default;
@@ -86,7 +87,7 @@ internal static class ValueParser
             return false;
         }
 
-        if (length - 1 > ulong.MaxValue - address)
+        if (!FitsAddressSpace(address, length))
         {
             error = $"range '{text}' runs past the end of the address space";
             return false;
@@ -96,6 +97,9 @@ internal static class ValueParser
         error = "";
         return true;
     }
+
+    /// <summary>True when address + length does not overflow 64 bits.</summary>
+    public static bool FitsAddressSpace(ulong address, ulong length) => length <= ulong.MaxValue - address;
 
     /// <summary>An inclusive integer range "MIN..MAX", or "N" for N..N; both at least zero.</summary>
     public static bool TryParseIntRange(string text, out (int Min, int Max) value, out string error)
