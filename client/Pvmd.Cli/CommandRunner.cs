@@ -35,9 +35,15 @@ internal sealed class CommandContext(ParseResult parseResult, GlobalOptions glob
         return Track(new PvmdClient(endpoints[0]));
     }
 
+    /// <summary>True once the command talks to several daemons: errors then name the daemon.</summary>
+    public bool ManyDaemons { get; private set; }
+
     /// <summary>Clients for every daemon the command line names.</summary>
-    public IReadOnlyList<PvmdClient> ConnectAll() =>
-        [.. globals.ResolveEndpoints(ParseResult).Select(e => Track(new PvmdClient(e)))];
+    public IReadOnlyList<PvmdClient> ConnectAll()
+    {
+        ManyDaemons = true;
+        return [.. globals.ResolveEndpoints(ParseResult).Select(e => Track(new PvmdClient(e)))];
+    }
 
     public T GetValue<T>(Option<T> option) => ParseResult.GetValue(option)!;
 
@@ -98,7 +104,7 @@ internal static class CommandRunner
         }
         catch (Exception e)
         {
-            await Console.Error.WriteLineAsync(ErrorReport.OneLine(e)).ConfigureAwait(false);
+            await Console.Error.WriteLineAsync(ErrorReport.OneLine(e, context.ManyDaemons)).ConfigureAwait(false);
             if (verbose)
             {
                 await Console.Error.WriteLineAsync(e.ToString()).ConfigureAwait(false);

@@ -8,11 +8,15 @@ internal static class ErrorReport
 {
     public const string Prefix = "pvmctl: ";
 
-    /// <summary>"pvmctl: sentence (STATUS, REASON, cause: CAUSE)", on one line.</summary>
-    public static string OneLine(Exception exception)
+    /// <summary>"pvmctl: sentence (STATUS, REASON, cause: CAUSE)", on one line; with
+    /// <paramref name="nameEndpoint"/> (several daemons in play) the sentence starts with the
+    /// daemon that failed, unless it already names it.</summary>
+    public static string OneLine(Exception exception, bool nameEndpoint = false)
     {
         var text = exception switch
         {
+            PvmdClientException { Endpoint: { } endpoint } e when nameEndpoint && !e.Message.Contains(endpoint, StringComparison.Ordinal)
+                => $"{endpoint}: {e.Message}{Qualifiers(e)}",
             PvmdClientException e => e.Message + Qualifiers(e),
             OperationCanceledException => "interrupted",
             _ => exception.Message,

@@ -41,6 +41,10 @@ public class PvmdClientException : Exception
     /// (ErrorInfo's "cause" metadata); null otherwise.</summary>
     public string? Cause { get; }
 
+    /// <summary>The daemon that answered (<c>unix:/path</c> or the URL), when the client knows
+    /// it: a caller talking to several daemons can say which one failed.</summary>
+    public string? Endpoint { get; private set; }
+
     /// <summary>Translates a gRPC failure into the typed exception for its status code, with
     /// the reason, detail and cause read from the ErrorInfo in the status details.</summary>
     /// <param name="exception">The failure of a call to the daemon.</param>
@@ -58,7 +62,7 @@ public class PvmdClientException : Exception
             : exception.Status.Detail;
         var code = exception.StatusCode;
 
-        return code switch
+        PvmdClientException typed = code switch
         {
             StatusCode.NotFound => new TargetNotFoundException(Sentence(detail, "no such process"), reason, exception),
             StatusCode.PermissionDenied => new AccessDeniedException(Sentence(detail, "access denied"), reason, cause, exception),
@@ -73,6 +77,8 @@ public class PvmdClientException : Exception
                 Sentence(detail, "the daemon does not implement this call (is it older than this client?)"), code, reason, cause, exception),
             _ => new PvmdClientException(Sentence(detail, $"the call failed with status {code}"), code, reason, cause, exception),
         };
+        typed.Endpoint = endpoint;
+        return typed;
     }
 
     private static ErrorInfo? TryGetErrorInfo(RpcException exception)

@@ -61,6 +61,25 @@ public sealed class ExitCodeTests
     }
 
     [Fact]
+    public void OneLine_SeveralDaemons_NamesTheOneThatFailed()
+    {
+        var rpc = new RpcException(new Status(StatusCode.Unimplemented, "Service is unimplemented."));
+        var exception = PvmdClientException.FromRpcException(rpc, "unix:/tmp/b.sock");
+
+        Assert.Equal("pvmctl: unix:/tmp/b.sock: Service is unimplemented. (UNIMPLEMENTED)", ErrorReport.OneLine(exception, nameEndpoint: true));
+        Assert.Equal("pvmctl: Service is unimplemented. (UNIMPLEMENTED)", ErrorReport.OneLine(exception));
+    }
+
+    [Fact]
+    public void OneLine_SeveralDaemonsAndTheMessageNamesTheDaemon_DoesNotRepeatIt()
+    {
+        var rpc = new RpcException(new Status(StatusCode.Unavailable, "", new IOException("Connection refused")));
+        var exception = PvmdClientException.FromRpcException(rpc, "unix:/tmp/b.sock");
+
+        Assert.Equal("pvmctl: cannot reach the daemon at unix:/tmp/b.sock: Connection refused (UNAVAILABLE)", ErrorReport.OneLine(exception, nameEndpoint: true));
+    }
+
+    [Fact]
     public void OneLine_MultiLineMessage_IsFlattened()
     {
         var line = ErrorReport.OneLine(new IOException("first\r\n  second\nthird"));
