@@ -78,7 +78,7 @@ internal static class CompareCommand
             }
             else
             {
-                comparison.WriteText(context.Out, Math.Max(0, context.GetValue(examples)));
+                comparison.WriteText(context.Out, request, Math.Max(0, context.GetValue(examples)));
             }
 
             return comparison.Differ ? ExitCode.Mismatch : ExitCode.Ok;

@@ -88,7 +88,7 @@ internal static class ProbeCommand
             }
             else
             {
-                ProbeReport.Write(context.Out, run, context.GetValue(examples));
+                ProbeReport.Write(context.Out, request, run, context.GetValue(examples));
             }
 
             return ProbeVerdict.HasMismatch(summary) ? ExitCode.Mismatch : ExitCode.Ok;

@@ -74,8 +74,9 @@ internal sealed class ProbeComparison
         return result;
     }
 
-    public void WriteText(TextWriter w, int maxCases)
+    public void WriteText(TextWriter w, ProbeRequest request, int maxCases)
     {
+        w.WriteLine("sweep: " + ProbeReport.SweepLine(request));
         for (var i = 0; i < Daemons.Count; i++)
         {
             var d = Daemons[i];

@@ -8,10 +8,11 @@ namespace Pvmd.Cli.Probing;
 /// each class other than EXACT, and the verdict.</summary>
 internal static class ProbeReport
 {
-    public static void Write(TextWriter w, ProbeRun run, int examplesPerClass)
+    public static void Write(TextWriter w, ProbeRequest request, ProbeRun run, int examplesPerClass)
     {
         var summary = run.RequireSummary();
         w.WriteLine("host     " + HostLine(summary.Host));
+        w.WriteLine("sweep    " + SweepLine(request));
         w.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"cases    {summary.Total} in {summary.ElapsedSeconds:0.###} s (target pid {summary.TargetPid})"));
         w.WriteLine();
@@ -79,6 +80,12 @@ internal static class ProbeReport
         return string.Create(CultureInfo.InvariantCulture,
             $"{p.Arch}, Linux {p.KernelRelease}, {p.PageSize}-byte pages, {cpu}, emulation: {emulation}; pvmd {p.DaemonVersion} on {p.Hostname}");
     }
+
+    /// <summary>"op both, layout single, guard prot-none, short side local" (daemon defaults
+    /// for what the request leaves unspecified).</summary>
+    public static string SweepLine(ProbeRequest r) =>
+        $"op {Names.Of(r.Op)}, layout {Names.Of(r.Layout)}, guard {Names.Of(r.Guard)}, short side {Names.Of(r.ShortSide)}"
+        + (r.Target is { Pid: > 0 } t ? string.Create(CultureInfo.InvariantCulture, $", in pid {t.Pid} at {Names.Hex(r.RemoteAddress)}") : "");
 
     /// <summary>A short column label for a daemon: "arch kernel".</summary>
     public static string Label(Platform? p) => p is null ? "?" : $"{p.Arch} {p.KernelRelease}";

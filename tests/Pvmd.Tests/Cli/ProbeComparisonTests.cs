@@ -92,13 +92,14 @@ public sealed class ProbeComparisonTests
         var comparison = ProbeComparison.Compare([Run("x86_64", 10), Run("aarch64", 10, Case(5, CaseClass.ShortDirty))], exactStreamed: false);
         var output = new StringWriter();
 
-        comparison.WriteText(output, maxCases: 10);
+        comparison.WriteText(output, new ProbeRequest { Op = ProbeOp.Readv }, maxCases: 10);
 
         var text = output.ToString();
         Assert.Matches(@"class\s+x86_64\s+aarch64", text);
         Assert.Matches(@"SHORT_DIRTY\s+0\s+1", text);
         Assert.Matches(@"readv/single/B=5/A=1/r=0\s+EXACT\s+SHORT_DIRTY", text);
         Assert.Contains("DIFFER", text, StringComparison.Ordinal);
+        Assert.Contains("sweep: op readv, layout single, guard prot-none, short side local", text, StringComparison.Ordinal);
     }
 
     [Fact]
