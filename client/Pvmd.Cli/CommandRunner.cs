@@ -38,11 +38,15 @@ internal sealed class CommandContext(ParseResult parseResult, GlobalOptions glob
     /// <summary>True once the command talks to several daemons: errors then name the daemon.</summary>
     public bool ManyDaemons { get; private set; }
 
-    /// <summary>Clients for every daemon the command line names.</summary>
-    public IReadOnlyList<PvmdClient> ConnectAll()
+    /// <summary>Clients for every daemon the command line names, then the <paramref name="listed"/>
+    /// ones (from a file); with listed daemons and no --socket/--address, no default socket.</summary>
+    public IReadOnlyList<PvmdClient> ConnectAll(IReadOnlyList<PvmdClientOptions>? listed = null)
     {
         ManyDaemons = true;
-        return [.. globals.ResolveEndpoints(ParseResult).Select(e => Track(new PvmdClient(e)))];
+        var named = listed is { Count: > 0 } && (ParseResult.GetValue(globals.Socket) ?? []).Length == 0 && (ParseResult.GetValue(globals.Address) ?? []).Length == 0
+            ? []
+            : globals.ResolveEndpoints(ParseResult);
+        return [.. named.Concat(listed ?? []).Select(e => Track(new PvmdClient(e)))];
     }
 
     public T GetValue<T>(Option<T> option) => ParseResult.GetValue(option)!;

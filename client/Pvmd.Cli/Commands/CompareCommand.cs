@@ -20,6 +20,8 @@ internal static class CompareCommand
         summary: {EXACT: n, ...}}], totalsDiffer, countsDiffer, differingCases, differences:
         [{case, op, layout, layoutName, before, after, misalignment, classes: [CLASS or null,
         one per daemon in order]}], differ}. JSON lists every differing case.
+        Across a fleet: --nodes FILE lists daemons one per line (socket paths or URLs), and
+        --by-arch adds one column per architecture (see CompareNodes).
         Exit codes: 0 the daemons agree on every case, 8 they differ.
         """;
 
@@ -35,13 +37,15 @@ internal static class CompareCommand
         };
         var command = new Command("compare", Help) { json, examples };
         sweep.AddTo(command);
+        var fleet = new CompareNodes();
+        fleet.AddTo(command);
 
         CommandRunner.SetBody(command, globals, async context =>
         {
-            var clients = context.ConnectAll();
+            var clients = context.ConnectAll(fleet.Read(context.ParseResult));
             if (clients.Count < 2)
             {
-                throw new UsageException("compare needs two or more daemons: repeat --socket and/or --address");
+                throw new UsageException("compare needs two or more daemons: repeat --socket and/or --address, or list them in --nodes FILE");
             }
 
             var request = sweep.BuildRequest(context.ParseResult);
@@ -79,6 +83,10 @@ internal static class CompareCommand
             else
             {
                 comparison.WriteText(context.Out, request, Math.Max(0, context.GetValue(examples)));
+                if (context.GetValue(fleet.ByArch))
+                {
+                    CompareNodes.WriteByArchitecture(context.Out, comparison, Math.Max(0, context.GetValue(examples)));
+                }
             }
 
             return comparison.Differ ? ExitCode.Mismatch : ExitCode.Ok;
