@@ -164,6 +164,45 @@ public sealed class Amd64ContainerTests(Amd64Container container) : IClassFixtur
         Assert.Equal("x86_64", last.GetProperty("host").GetProperty("arch").GetString());
     }
 
+    /// <summary>Two nodes of a fleet, as a --nodes file names them: the containerised daemon and
+    /// one started on the host. Same kernel, so they must agree.</summary>
+    [ContainerFact]
+    public void Pvmctl_Compare_ThroughANodesFile_TheContainerAndTheHostAgree()
+    {
+        var directory = Directory.CreateTempSubdirectory("pvmd-nodes-");
+        var hostSocket = Path.Combine(directory.FullName, "pvmd.sock");
+        using var hostDaemon = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo(RepositoryFiles.BuiltDaemon)
+        {
+            ArgumentList = { "--socket", hostSocket },
+            RedirectStandardError = true,
+        })!;
+        hostDaemon.BeginErrorReadLine();
+        try
+        {
+            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+            while (!File.Exists(hostSocket) && DateTime.UtcNow < deadline)
+            {
+                Thread.Sleep(100);
+            }
+            var nodes = Path.Combine(directory.FullName, "nodes.txt");
+            File.WriteAllLines(nodes, ["# the fleet", $"{container.Socket}  # in the container", hostSocket]);
+
+            Assert.True(File.Exists(RepositoryFiles.BuiltCli), $"build the solution first: no {RepositoryFiles.BuiltCli}");
+            var result = RepositoryFiles.Run(RepositoryFiles.BuiltCli,
+                ["compare", "--nodes", nodes, "--by-arch", "--before", "0..8", "--after", "1..4", "--misalignment", "0..1"], s_timeout);
+
+            Assert.True(result.ExitCode == 0, $"pvmctl compare ({result.ExitCode}):\n{result.Both}\n{container.Logs()}");
+            Assert.Contains("by architecture:", result.Output);
+            Assert.Matches(@"nodes\s+2", result.Output);
+        }
+        finally
+        {
+            hostDaemon.Kill();
+            hostDaemon.WaitForExit();
+            directory.Delete(recursive: true);
+        }
+    }
+
     [ContainerFact]
     public void Pvmctl_Read_OfAHostProcess_ReturnsItsBytes()
     {
