@@ -1,0 +1,43 @@
+namespace Pvmd.Server.Hosting;
+
+/// <summary>The daemon's command-line switches, mapped onto option keys. Anything else on the
+/// command line is refused, so a typo never silently leaves a default in force.</summary>
+public static class CommandLine
+{
+    public static readonly IReadOnlyDictionary<string, string> Switches = new Dictionary<string, string>
+    {
+        ["--socket"] = $"{PvmdOptions.Section}:{nameof(PvmdOptions.Socket)}",
+        ["--socket-mode"] = $"{PvmdOptions.Section}:{nameof(PvmdOptions.SocketMode)}",
+        ["--listen"] = $"{PvmdOptions.Section}:{nameof(PvmdOptions.Listen)}",
+        ["--max-ranges"] = $"{PvmdOptions.Section}:{nameof(PvmdOptions.MaxRangesPerRequest)}",
+        ["--max-bytes"] = $"{PvmdOptions.Section}:{nameof(PvmdOptions.MaxBytesPerRequest)}",
+        ["--max-write-bytes"] = $"{PvmdOptions.Section}:{nameof(PvmdOptions.MaxWriteBytes)}",
+        ["--chunk-bytes"] = $"{PvmdOptions.Section}:{nameof(PvmdOptions.ChunkBytes)}",
+    };
+
+    public const string Usage = """
+        usage: pvmd [--socket PATH] [--listen HOST:PORT] [--socket-mode OCTAL]
+                    [--max-ranges N] [--max-bytes N] [--max-write-bytes N] [--chunk-bytes N]
+        Every option can also be set as PVMD_<NAME> (PVMD_SOCKET) or Pvmd__<Name> in the
+        environment, or in appsettings.json under "Pvmd".
+        """;
+
+    /// <summary>Returns an error sentence for the first argument that is not a known switch
+    /// followed by a value, or null when all are fine.</summary>
+    public static string? FindError(string[] args)
+    {
+        for (var i = 0; i < args.Length; i++)
+        {
+            var name = args[i].Split('=', 2)[0];
+            if (!Switches.ContainsKey(name))
+            {
+                return $"unknown argument '{args[i]}'";
+            }
+            if (!args[i].Contains('=') && (++i >= args.Length || args[i].StartsWith("--", StringComparison.Ordinal)))
+            {
+                return $"{name} needs a value";
+            }
+        }
+        return null;
+    }
+}

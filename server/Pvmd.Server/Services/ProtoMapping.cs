@@ -1,0 +1,52 @@
+using Pvmd.Core;
+using Pvmd.Core.Host;
+using Pvmd.Core.Memory;
+using Pvmd.V1;
+
+namespace Pvmd.Server.Services;
+
+/// <summary>Conversions between the contract's messages and the engine's types.</summary>
+internal static class ProtoMapping
+{
+    /// <summary>Pins the request's target; a missing target is a malformed request.</summary>
+    public static TargetHandle Open(Target? target)
+    {
+        if (target is null)
+        {
+            throw new InvalidRequestException("the request names no target");
+        }
+        return TargetHandle.Open(target.Pid, target.StartTime);
+    }
+
+    public static V1.StopReason ToProto(Core.Memory.StopReason reason) => reason switch
+    {
+        Core.Memory.StopReason.Unmapped => V1.StopReason.Unmapped,
+        Core.Memory.StopReason.Protection => V1.StopReason.Protection,
+        Core.Memory.StopReason.Fault => V1.StopReason.Fault,
+        Core.Memory.StopReason.ProcessGone => V1.StopReason.ProcessGone,
+        _ => V1.StopReason.Unspecified,
+    };
+
+    public static V1.Hole ToProto(Core.Memory.Hole hole) => new()
+    {
+        Address = hole.Address,
+        Length = hole.Length,
+        Reason = ToProto(hole.Reason),
+    };
+
+    public static V1.Platform ToProto(HostFacts facts) => new()
+    {
+        Arch = facts.Arch,
+        KernelRelease = facts.KernelRelease,
+        PageSize = (uint)facts.PageSize,
+        CpuModel = facts.CpuModel,
+        Hwcap = facts.Hwcap,
+        Hwcap2 = facts.Hwcap2,
+        CpuFeatures = facts.CpuFeatures,
+        YamaPtraceScope = facts.YamaPtraceScope,
+        HasCapSysPtrace = facts.HasCapSysPtrace,
+        DaemonVersion = facts.DaemonVersion,
+        Emulation = facts.Emulation,
+        Hostname = facts.Hostname,
+    };
+}

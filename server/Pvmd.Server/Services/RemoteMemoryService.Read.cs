@@ -1,0 +1,78 @@
+using Google.Protobuf;
+using Grpc.Core;
+using Pvmd.Core.Memory;
+using Pvmd.V1;
+
+namespace Pvmd.Server.Services;
+
+public sealed partial class RemoteMemoryService
+{
+    /// <summary>Streams one message per syscall batch: its bytes (wrapped, not copied: each
+    /// batch has a buffer of its own) and the ranges it finished.</summary>
+    public override async Task ReadRemote(ReadRemoteRequest request, IServerStreamWriter<ReadRemoteResponse> responseStream, ServerCallContext context)
+    {
+        var ranges = new MemoryRange[request.Ranges.Count];
+        for (var i = 0; i < ranges.Length; i++)
+        {
+            ranges[i] = new MemoryRange(request.Ranges[i].Address, request.Ranges[i].Length);
+        }
+        // Validate before pinning the target: a malformed request costs nothing.
+        _limits.ValidateRead(ranges);
+        using var target = ProtoMapping.Open(request.Target);
+        var reader = new RemoteReader(_limits);
+        foreach (var batch in reader.Read(target, ranges, request.Verify, context.CancellationToken))
+        {
+            var response = new ReadRemoteResponse();
+            foreach (var piece in batch.Pieces)
+            {
+                response.Chunks.Add(new Chunk
+                {
+                    RangeIndex = (uint)piece.RangeIndex,
+                    Address = piece.Address,
+                    Data = UnsafeByteOperations.UnsafeWrap(piece.Data),
+                });
+            }
+            foreach (var outcome in batch.Completed)
+            {
+                response.Results.Add(ToProto(outcome));
+            }
+            await responseStream.WriteAsync(response, context.CancellationToken);
+        }
+    }
+
+    private static RangeResult ToProto(RangeOutcome outcome)
+    {
+        var result = new RangeResult
+        {
+            RangeIndex = (uint)outcome.Index,
+            Address = outcome.Range.Address,
+            Length = outcome.Range.Length,
+            BytesRead = outcome.BytesRead,
+            SyscallReturned = outcome.SyscallReturned,
+            UnreadableBytes = outcome.UnreadableBytes,
+        };
+        if (outcome.Holes.Count > 0)
+        {
+            result.StopAddress = outcome.Holes[0].Address;
+            result.StopReason = ProtoMapping.ToProto(outcome.Holes[0].Reason);
+            foreach (var hole in outcome.Holes)
+            {
+                result.Holes.Add(ProtoMapping.ToProto(hole));
+            }
+        }
+        if (outcome.Check is { } check)
+        {
+            result.Check = new V1.TransferCheck
+            {
+                Returned = check.Returned,
+                Actual = check.Actual,
+                ChangedBeyondReturned = check.ChangedBeyondReturned,
+                UnwrittenBelowReturned = check.UnwrittenBelowReturned,
+                FirstModifiedOffset = check.FirstModifiedOffset,
+                LastModifiedOffset = check.LastModifiedOffset,
+                Mismatch = check.Mismatch,
+            };
+        }
+        return result;
+    }
+}
