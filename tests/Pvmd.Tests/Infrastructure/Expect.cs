@@ -33,21 +33,28 @@ internal static class Expect
     }
 
     /// <summary>The chunks of a range lie inside it, in address order, do not overlap, and
-    /// each holds exactly the bytes <paramref name="expectedAt"/> says are there.</summary>
-    public static void Chunks(RangeOutcome range, ulong rangeStart, ulong rangeLength, Func<ulong, byte> expectedAt)
+    /// each holds exactly the bytes of <paramref name="region"/> (filled with <paramref name="seed"/>).</summary>
+    public static void Chunks(RangeOutcome range, ulong rangeStart, ulong rangeLength, TargetRegion region, uint seed)
     {
         var next = rangeStart;
-        foreach (var (address, data) in range.Pieces)
+        var expected = Array.Empty<byte>();
+        foreach (var chunk in range.Chunks)
         {
+            var address = chunk.Address;
+            var data = chunk.Data.Span;
             Assert.True(address >= next, $"chunk at 0x{address:x} overlaps or precedes the previous one (next free 0x{next:x})");
             Assert.True(address + (ulong)data.Length <= rangeStart + rangeLength, $"chunk 0x{address:x}+{data.Length} ends past the range");
-            for (var i = 0; i < data.Length; i++)
+            Assert.True(address >= region.Start && address + (ulong)data.Length <= region.End, $"chunk 0x{address:x}+{data.Length} is outside the region");
+            if (expected.Length < data.Length)
             {
-                var expected = expectedAt(address + (ulong)i);
-                if (data[i] != expected)
-                {
-                    Assert.Fail($"byte at 0x{address + (ulong)i:x} is 0x{data[i]:x2}, expected 0x{expected:x2}");
-                }
+                expected = new byte[data.Length];
+            }
+            var want = expected.AsSpan(0, data.Length);
+            TestPattern.Fill(want, seed, address - region.Start);
+            var differs = data.CommonPrefixLength(want);
+            if (differs < data.Length)
+            {
+                Assert.Fail($"byte at 0x{address + (ulong)differs:x} is 0x{data[differs]:x2}, expected 0x{want[differs]:x2}");
             }
             next = address + (ulong)data.Length;
         }
@@ -70,7 +77,4 @@ internal static class Expect
         }
         return covered;
     }
-
-    /// <summary>The byte a target holds at an absolute address of a region filled with seed.</summary>
-    public static Func<ulong, byte> PatternOf(TargetRegion region, uint seed) => address => TestPattern.At(seed, address - region.Start);
 }

@@ -11,9 +11,6 @@ public sealed class RangeOutcome
 
     public RangeResult? Result { get; set; }
 
-    /// <summary>The delivered bytes, keyed by address: one entry per chunk.</summary>
-    public IEnumerable<(ulong Address, byte[] Data)> Pieces => Chunks.Select(c => (c.Address, c.Data.ToByteArray()));
-
     public long DeliveredBytes => Chunks.Sum(c => (long)c.Data.Length);
 }
 

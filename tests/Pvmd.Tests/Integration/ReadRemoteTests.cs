@@ -30,7 +30,7 @@ public sealed class ReadRemoteTests : IClassFixture<TargetFixture>
         var range = outcome[0];
         AssertComplete(range.Result, 0, address, 37);
         Assert.Null(range.Result!.Check);
-        Expect.Chunks(range, address, 37, Expect.PatternOf(_target.Pattern, TestPattern.PatternSeed));
+        Expect.Chunks(range, address, 37, _target.Pattern, TestPattern.PatternSeed);
         Assert.Equal([(address, 37UL)], Expect.Covered(range));
     }
 
@@ -44,7 +44,7 @@ public sealed class ReadRemoteTests : IClassFixture<TargetFixture>
 
         var range = outcome[0];
         AssertComplete(range.Result, 0, address, length);
-        Expect.Chunks(range, address, length, Expect.PatternOf(_target.Pattern, TestPattern.PatternSeed));
+        Expect.Chunks(range, address, length, _target.Pattern, TestPattern.PatternSeed);
         Assert.Equal([(address, length)], Expect.Covered(range));
     }
 
@@ -69,7 +69,7 @@ public sealed class ReadRemoteTests : IClassFixture<TargetFixture>
         var hole = Assert.Single(result.Holes);
         Assert.Equal((holeStart, _page, StopReason.Unmapped), (hole.Address, hole.Length, hole.Reason));
         Assert.Equal([(address, 100UL), (holeStart + _page, 100UL)], Expect.Covered(outcome[0]));
-        Expect.Chunks(outcome[0], address, length, Expect.PatternOf(_target.Hole, TestPattern.HoleSeed));
+        Expect.Chunks(outcome[0], address, length, _target.Hole, TestPattern.HoleSeed);
     }
 
     [Fact]
@@ -88,7 +88,7 @@ public sealed class ReadRemoteTests : IClassFixture<TargetFixture>
         var hole = Assert.Single(result.Holes);
         Assert.Equal((holeStart, _page, StopReason.Unmapped), (hole.Address, hole.Length, hole.Reason));
         Assert.Equal([(holeStart + _page, 10UL)], Expect.Covered(outcome[0]));
-        Expect.Chunks(outcome[0], holeStart, length, Expect.PatternOf(_target.Hole, TestPattern.HoleSeed));
+        Expect.Chunks(outcome[0], holeStart, length, _target.Hole, TestPattern.HoleSeed);
     }
 
     [Fact]
@@ -108,7 +108,7 @@ public sealed class ReadRemoteTests : IClassFixture<TargetFixture>
         var hole = Assert.Single(result.Holes);
         Assert.Equal((guard, 10UL, StopReason.Protection), (hole.Address, hole.Length, hole.Reason));
         Assert.Equal([(address, 10UL)], Expect.Covered(outcome[0]));
-        Expect.Chunks(outcome[0], address, 20, Expect.PatternOf(_target.ProtNone, TestPattern.ProtNoneSeed));
+        Expect.Chunks(outcome[0], address, 20, _target.ProtNone, TestPattern.ProtNoneSeed);
     }
 
     [Fact]
@@ -121,7 +121,7 @@ public sealed class ReadRemoteTests : IClassFixture<TargetFixture>
         Assert.Equal(_page, result.UnreadableBytes);
         Assert.Equal(_target.Hole.Start + _page, result.StopAddress);
         Assert.Equal([(_target.Hole.Start, _page), (_target.Hole.Start + (2 * _page), _page)], Expect.Covered(outcome[0]));
-        Expect.Chunks(outcome[0], _target.Hole.Start, _target.Hole.Length, Expect.PatternOf(_target.Hole, TestPattern.HoleSeed));
+        Expect.Chunks(outcome[0], _target.Hole.Start, _target.Hole.Length, _target.Hole, TestPattern.HoleSeed);
     }
 
     [Fact]
@@ -140,7 +140,7 @@ public sealed class ReadRemoteTests : IClassFixture<TargetFixture>
         for (var i = 0; i < ranges.Length; i++)
         {
             AssertComplete(outcome[i].Result, i, ranges[i].Address, ranges[i].Length);
-            Expect.Chunks(outcome[i], ranges[i].Address, ranges[i].Length, Expect.PatternOf(_target.Pattern, TestPattern.PatternSeed));
+            Expect.Chunks(outcome[i], ranges[i].Address, ranges[i].Length, _target.Pattern, TestPattern.PatternSeed);
             Assert.Equal([(ranges[i].Address, ranges[i].Length)], Expect.Covered(outcome[i]));
         }
     }
@@ -177,7 +177,7 @@ public sealed class ReadRemoteTests : IClassFixture<TargetFixture>
                     break;
                 default:
                     AssertComplete(result, i, ranges[i].Address, ranges[i].Length);
-                    Expect.Chunks(outcome[i], ranges[i].Address, ranges[i].Length, Expect.PatternOf(_target.Pattern, TestPattern.PatternSeed));
+                    Expect.Chunks(outcome[i], ranges[i].Address, ranges[i].Length, _target.Pattern, TestPattern.PatternSeed);
                     break;
             }
         }
@@ -203,7 +203,7 @@ public sealed class ReadRemoteTests : IClassFixture<TargetFixture>
         Assert.Equal(0, check.FirstModifiedOffset);
         Assert.Equal((long)length - 1, check.LastModifiedOffset);
         Assert.False(check.Mismatch);
-        Expect.Chunks(outcome[0], address, length, Expect.PatternOf(_target.Pattern, TestPattern.PatternSeed));
+        Expect.Chunks(outcome[0], address, length, _target.Pattern, TestPattern.PatternSeed);
     }
 
     [Fact]
@@ -221,7 +221,7 @@ public sealed class ReadRemoteTests : IClassFixture<TargetFixture>
         Assert.Equal(24UL, result.Check.Actual);
         Assert.Equal(0UL, result.Check.ChangedBeyondReturned);
         Assert.False(result.Check.Mismatch);
-        Expect.Chunks(outcome[0], guard - 24, 48, Expect.PatternOf(_target.ProtNone, TestPattern.ProtNoneSeed));
+        Expect.Chunks(outcome[0], guard - 24, 48, _target.ProtNone, TestPattern.ProtNoneSeed);
     }
 
     [Fact]
@@ -232,7 +232,7 @@ public sealed class ReadRemoteTests : IClassFixture<TargetFixture>
         var outcome = await ReadOutcome.ReadAsync(_daemon.Client, request);
 
         AssertComplete(outcome[0].Result, 0, _target.ReadOnly.Start, 64);
-        Expect.Chunks(outcome[0], _target.ReadOnly.Start, 64, Expect.PatternOf(_target.ReadOnly, TestPattern.ReadOnlySeed));
+        Expect.Chunks(outcome[0], _target.ReadOnly.Start, 64, _target.ReadOnly, TestPattern.ReadOnlySeed);
     }
 
     private Task<ReadOutcome> ReadAsync(params Range[] ranges) => ReadAsync(ranges, verify: false);
