@@ -3,8 +3,13 @@ using System.Diagnostics;
 namespace Pvmd.Tests.Infrastructure;
 
 /// <summary>What one pvmctl run printed, and how it exited.</summary>
-public sealed record CliResult(int ExitCode, string StandardOutput, string StandardError)
+public sealed record CliResult(int ExitCode, byte[] StandardOutputBytes, string StandardError)
 {
+    public string StandardOutput => System.Text.Encoding.UTF8.GetString(StandardOutputBytes);
+
+    /// <summary>The lines of stdout, without the final newline's empty line.</summary>
+    public string[] OutputLines => StandardOutput.TrimEnd('\n').Split('\n');
+
     public override string ToString() => $"exit code {ExitCode}\n--- stdout\n{StandardOutput}\n--- stderr\n{StandardError}";
 }
 
@@ -35,7 +40,9 @@ public static class CliRunner
 
         using var process = Process.Start(start) ?? throw new InvalidOperationException("pvmctl did not start");
         process.StandardInput.Close();
-        var stdout = process.StandardOutput.ReadToEndAsync();
+        // Bytes, not text: `read --format raw` writes memory to stdout.
+        var stdout = new MemoryStream();
+        var copy = process.StandardOutput.BaseStream.CopyToAsync(stdout);
         var stderr = process.StandardError.ReadToEndAsync();
         using var timeout = new CancellationTokenSource(s_timeout);
         try
@@ -47,6 +54,7 @@ public static class CliRunner
             process.Kill(entireProcessTree: true);
             throw new TimeoutException($"pvmctl {string.Join(' ', arguments)} did not exit within {s_timeout.TotalSeconds} s");
         }
-        return new CliResult(process.ExitCode, await stdout, await stderr);
+        await copy;
+        return new CliResult(process.ExitCode, stdout.ToArray(), await stderr);
     }
 }

@@ -23,7 +23,7 @@ public sealed class BadInputFixture : IDisposable
         _zombieParent = Process.Start(new ProcessStartInfo("sh", ["-c", "sleep 0 & exec sleep 60"]) { UseShellExecute = false })
             ?? throw new InvalidOperationException("sh did not start");
         ZombiePid = WaitForZombieChild(_zombieParent.Id);
-        FreePid = FindFreePid();
+        FreePid = Pids.Free();
         if (ProcStat.TryRead(KernelThreadPid) is not { IsKernelThread: true })
         {
             throw new InvalidOperationException($"pid {KernelThreadPid} is not a kernel thread here");
@@ -63,19 +63,6 @@ public sealed class BadInputFixture : IDisposable
             Thread.Sleep(20);
         }
         throw new TimeoutException($"no zombie child of pid {parent} appeared");
-    }
-
-    private static int FindFreePid()
-    {
-        var pidMax = int.Parse(File.ReadAllText("/proc/sys/kernel/pid_max").Trim(), CultureInfo.InvariantCulture);
-        for (var pid = pidMax - 1; pid > 1; pid--)
-        {
-            if (!Directory.Exists($"/proc/{pid}"))
-            {
-                return pid;
-            }
-        }
-        throw new InvalidOperationException("every pid is in use");
     }
 }
 
