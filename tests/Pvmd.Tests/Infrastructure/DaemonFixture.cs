@@ -29,6 +29,9 @@ public sealed class DaemonFixture : IAsyncLifetime
 
     internal Health.HealthClient Health => new(Channel);
 
+    /// <summary>The daemon's answer to GetPlatform, asked once it serves.</summary>
+    internal Platform Platform { get; private set; } = new();
+
     /// <summary>What the daemon wrote on stdout and stderr so far.</summary>
     public string Log => _log.ToString();
 
@@ -51,6 +54,7 @@ public sealed class DaemonFixture : IAsyncLifetime
         _process.BeginOutputReadLine();
         _channel = UnixSocketChannel.Create(SocketPath);
         await WaitUntilServingAsync();
+        Platform = await Client.GetPlatformAsync(new GetPlatformRequest(), deadline: DateTime.UtcNow.AddSeconds(30));
     }
 
     /// <summary>The health service's answer, within a short deadline.</summary>
