@@ -86,10 +86,12 @@ public sealed class BadInputTests : IClassFixture<BadInputFixture>
         new("read: zombie", StatusCode.NotFound, "ESRCH", c => c.Read(new V1.Target { Pid = c.Fixture.ZombiePid }, c.PatternRange)),
         new("read: no ranges", StatusCode.InvalidArgument, InvalidRequest, c => c.Read(c.Self)),
         new("read: 100,001 ranges", StatusCode.InvalidArgument, InvalidRequest, c => c.Read(c.Self, [.. Enumerable.Repeat(0, 100_001).Select(_ => c.PatternRange)])),
+        new("read: range ending exactly at 2^64", StatusCode.InvalidArgument, InvalidRequest, c => c.Read(c.Self, new Range { Address = ulong.MaxValue - 0xF, Length = 0x10 })),
         new("read: one range above 1 GiB", StatusCode.InvalidArgument, InvalidRequest, c => c.Read(c.Self, new Range { Address = c.Pattern, Length = GiB + 1 })),
         new("read: ranges adding up to above 1 GiB", StatusCode.InvalidArgument, InvalidRequest, c => c.Read(c.Self, new Range { Address = c.Pattern, Length = GiB / 2 }, new Range { Address = c.Pattern, Length = (GiB / 2) + 1 })),
         new("write: empty data", StatusCode.InvalidArgument, InvalidRequest, c => c.Write(c.Self, c.Scratch, [])),
         new("write: address + length overflows", StatusCode.InvalidArgument, InvalidRequest, c => c.Write(c.Self, ulong.MaxValue - 7, new byte[16])),
+        new("write: above the daemon's 16 MiB write limit", StatusCode.InvalidArgument, InvalidRequest, c => c.Write(c.Self, c.Scratch, new byte[(16 << 20) + 1])),
         new("write: pid 0", StatusCode.InvalidArgument, InvalidRequest, c => c.Write(new V1.Target { Pid = 0 }, c.Scratch, [1])),
         new("write: nonexistent pid", StatusCode.NotFound, "ESRCH", c => c.Write(new V1.Target { Pid = c.Fixture.FreePid }, c.Scratch, [1])),
         new("write: kernel thread", StatusCode.InvalidArgument, InvalidRequest, c => c.Write(new V1.Target { Pid = BadInputFixture.KernelThreadPid }, c.Scratch, [1])),
@@ -133,7 +135,14 @@ public sealed class BadInputTests : IClassFixture<BadInputFixture>
         var context = new CallContext(_daemon.Client, _fixture);
         foreach (var badRequest in s_cases.Values)
         {
-            await Assert.ThrowsAsync<RpcException>(() => badRequest.Call(context));
+            // Each refusal is asserted by its own row; here only what follows them matters.
+            try
+            {
+                await badRequest.Call(context);
+            }
+            catch (RpcException)
+            {
+            }
         }
 
         var outcome = await ReadOutcome.ReadAsync(_daemon.Client, new ReadRemoteRequest { Target = context.Self, Ranges = { context.PatternRange } });

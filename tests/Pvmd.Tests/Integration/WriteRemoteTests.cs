@@ -186,6 +186,43 @@ public sealed class WriteRemoteTests : IClassFixture<TargetFixture>
         Assert.Equal(TestPattern.Bytes(TestPattern.HoleSeed, 2 * _page, 16), _target.Dump(hole + _page, 16));
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Write_IntoUnmappedPage_WritesNothingAndStopsAtTheAddressWithUnmapped(bool force)
+    {
+        var address = _target.Hole.Start + _page + 0x20;
+
+        var response = await WriteAsync(address, NonZeroData(16, salt: 8), force: force);
+
+        Assert.Equal(0UL, response.SyscallReturned);
+        Assert.True(response.HasStopAddress, $"{response}");
+        Assert.Equal(address, response.StopAddress);
+        Assert.Equal(StopReason.Unmapped, response.StopReason);
+    }
+
+    [Fact]
+    public async Task Write_AcrossPatternPages_WithVerify_ChangesExactlyTheData()
+    {
+        // Two page boundaries inside one write.
+        var offset = _page - 100;
+        var length = (int)_page + 200;
+        var address = _target.Pattern.Start + offset;
+        var data = Different(TestPattern.PatternSeed, offset, length);
+
+        var response = await WriteAsync(address, data, verify: true);
+
+        AssertWhole(response, length);
+        var check = response.Check!;
+        Assert.Equal((ulong)length, check.BytesChanged);
+        Assert.Equal(0, check.FirstChangedOffset);
+        Assert.Equal(-1, check.FirstDifferingOffset);
+        Assert.False(check.Mismatch);
+        Assert.Equal(data, _target.Dump(address, length));
+        Assert.Equal(TestPattern.Bytes(TestPattern.PatternSeed, offset - 64, 64), _target.Dump(address - 64, 64));
+        Assert.Equal(TestPattern.Bytes(TestPattern.PatternSeed, offset + (ulong)length, 64), _target.Dump(address + (ulong)length, 64));
+    }
+
     private async Task<WriteRemoteResponse> WriteAsync(ulong address, byte[] data, bool verify = false, bool force = false) =>
         await _daemon.Client.WriteRemoteAsync(
             new WriteRemoteRequest
