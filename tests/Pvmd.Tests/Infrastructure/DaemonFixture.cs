@@ -1,5 +1,3 @@
-using System.Diagnostics;
-using Grpc.Core;
 using Grpc.Health.V1;
 using Grpc.Net.Client;
 using Pvmd.V1;
@@ -13,97 +11,41 @@ namespace Pvmd.Tests.Infrastructure;
 /// </summary>
 public sealed class DaemonFixture : IAsyncLifetime
 {
-    private static readonly TimeSpan s_startTimeout = TimeSpan.FromSeconds(30);
-
-    private readonly OutputLog _log = new();
     private DirectoryInfo? _directory;
-    private Process? _process;
-    private GrpcChannel? _channel;
+    private DaemonProcess? _daemon;
 
     public string SocketPath { get; private set; } = "";
 
-    internal GrpcChannel Channel => _channel ?? throw new InvalidOperationException("the daemon is not started");
+    private DaemonProcess Daemon => _daemon ?? throw new InvalidOperationException("the daemon is not started");
+
+    internal GrpcChannel Channel => Daemon.Channel;
 
     /// <summary>The generated client of the contract, for tests of the raw contract.</summary>
-    internal RemoteMemory.RemoteMemoryClient Client => new(Channel);
-
-    internal Health.HealthClient Health => new(Channel);
+    internal RemoteMemory.RemoteMemoryClient Client => Daemon.Client;
 
     /// <summary>The daemon's answer to GetPlatform, asked once it serves.</summary>
     internal Platform Platform { get; private set; } = new();
 
     /// <summary>What the daemon wrote on stdout and stderr so far.</summary>
-    public string Log => _log.ToString();
+    public string Log => Daemon.Log;
 
     public async Task InitializeAsync()
     {
         _directory = Directory.CreateTempSubdirectory("pvmd-tests-");
         SocketPath = Path.Combine(_directory.FullName, "pvmd.sock");
-        var start = new ProcessStartInfo(RepoPaths.Daemon)
-        {
-            RedirectStandardError = true,
-            RedirectStandardOutput = true,
-            UseShellExecute = false,
-        };
-        start.ArgumentList.Add("--socket");
-        start.ArgumentList.Add(SocketPath);
-        _process = Process.Start(start) ?? throw new InvalidOperationException("pvmd did not start");
-        _process.ErrorDataReceived += (_, e) => _log.Append(e.Data);
-        _process.OutputDataReceived += (_, e) => _log.Append(e.Data);
-        _process.BeginErrorReadLine();
-        _process.BeginOutputReadLine();
-        _channel = UnixSocketChannel.Create(SocketPath);
-        await WaitUntilServingAsync();
+        _daemon = DaemonProcess.Start(SocketPath, ["--socket", SocketPath]);
+        await _daemon.WaitUntilServingAsync();
         Platform = await Client.GetPlatformAsync(new GetPlatformRequest(), deadline: DateTime.UtcNow.AddSeconds(30));
     }
 
     /// <summary>The health service's answer, within a short deadline.</summary>
-    internal async Task<HealthCheckResponse.Types.ServingStatus> CheckHealthAsync()
-    {
-        var response = await Health.CheckAsync(new HealthCheckRequest(), deadline: DateTime.UtcNow.AddSeconds(5));
-        return response.Status;
-    }
-
-    private async Task WaitUntilServingAsync()
-    {
-        var clock = Stopwatch.StartNew();
-        Exception? last = null;
-        while (clock.Elapsed < s_startTimeout)
-        {
-            if (_process!.HasExited)
-            {
-                throw new InvalidOperationException($"pvmd exited with code {_process.ExitCode} before serving:\n{Log}");
-            }
-            if (File.Exists(SocketPath))
-            {
-                try
-                {
-                    if (await CheckHealthAsync() == HealthCheckResponse.Types.ServingStatus.Serving)
-                    {
-                        return;
-                    }
-                }
-                catch (RpcException e)
-                {
-                    last = e;
-                }
-            }
-            await Task.Delay(50);
-        }
-        throw new TimeoutException($"pvmd did not report SERVING within {s_startTimeout.TotalSeconds} s (last error: {last?.Message}):\n{Log}");
-    }
+    internal Task<HealthCheckResponse.Types.ServingStatus> CheckHealthAsync() => Daemon.CheckHealthAsync();
 
     public async Task DisposeAsync()
     {
-        _channel?.Dispose();
-        if (_process is not null)
+        if (_daemon is not null)
         {
-            if (!_process.HasExited)
-            {
-                _process.Kill(entireProcessTree: true);
-                await _process.WaitForExitAsync();
-            }
-            _process.Dispose();
+            await _daemon.DisposeAsync();
         }
         _directory?.Delete(recursive: true);
     }
