@@ -42,10 +42,10 @@ echo "== the short-buffer probe (default sweep: 264,192 cases)"
 "$pvmctl" probe || [ $? -eq 8 ]  # 8: this kernel showed mismatches: an answer, not a failure
 
 echo "== a demo target"
-coproc TARGET { "$target"; }
-target_pid=$TARGET_PID
+coproc TARGET { exec "$target"; }
 read -r layout <&"${TARGET[0]}"
 echo "$layout"
+target_pid=$(echo "$layout" | sed -E 's/^\{"pid":([0-9]+),.*/\1/')
 address_of() { echo "$layout" | sed -E "s/.*\"$1\":\{\"address\":\"(0x[0-9a-f]+)\".*/\1/"; }
 pattern=$(address_of pattern)
 hole=$(address_of hole)
