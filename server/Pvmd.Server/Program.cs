@@ -124,7 +124,7 @@ app.Lifetime.ApplicationStarted.Register(() =>
     TelemetryLog.Plan(logger, telemetry.ToString());
     if (options.FaultInjection.ToEngine() is { } faults)
     {
-        TelemetryLog.FaultInjectionOn(logger, options.FaultInjection.Scope, faults.ExtraBytes);
+        TelemetryLog.FaultInjectionOn(logger, options.FaultInjection.Scope, faults.ExtraBytes, faults.ProbeEvery);
     }
 });
 app.Lifetime.ApplicationStopped.Register(() =>

@@ -17,17 +17,25 @@ public sealed class FaultInjectionOptions
     /// (the short-buffer probe's cases), or both, comma-separated.</summary>
     public string Scope { get; set; } = "reads";
 
+    /// <summary>In the probe, every this-many-th case of a sweep is injected (1 = all); a
+    /// default sweep of 264,192 cases then shows 265 injected ones among the real results.</summary>
+    public int ProbeEvery { get; set; } = 1000;
+
     private string[] ScopeParts => Scope.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
 
     /// <summary>The engine's setting, or null when injection is off.</summary>
     public FaultInjection? ToEngine() =>
-        ExtraBytes == 0 ? null : new FaultInjection(ExtraBytes, ScopeParts.Contains("reads"), ScopeParts.Contains("probe"));
+        ExtraBytes == 0 ? null : new FaultInjection(ExtraBytes, ScopeParts.Contains("reads"), ScopeParts.Contains("probe"), ProbeEvery);
 
     internal void Validate(List<string> failures)
     {
         if (ExtraBytes is < 0 or > MaxExtraBytes)
         {
             failures.Add($"--inject-extra-bytes must be between 0 and {MaxExtraBytes}");
+        }
+        if (ProbeEvery < 1)
+        {
+            failures.Add("--inject-probe-every must be at least 1");
         }
         if (ScopeParts.Length == 0 || ScopeParts.Any(p => p is not ("reads" or "probe")))
         {

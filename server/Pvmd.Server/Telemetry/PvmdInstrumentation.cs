@@ -4,6 +4,7 @@ using System.Globalization;
 using Pvmd.Core;
 using Pvmd.Core.Host;
 using Pvmd.Core.Memory;
+using Pvmd.Core.Probe;
 using static Pvmd.Server.Telemetry.TelemetryNames;
 
 namespace Pvmd.Server.Telemetry;
@@ -30,6 +31,7 @@ public sealed class PvmdInstrumentation : IDisposable
     private readonly Counter<long> _calls;
     private readonly Counter<long> _mismatches;
     private readonly Histogram<double> _duration;
+    private readonly Counter<long> _probeCases;
     private readonly string _arch;
     private readonly string _kernel;
     private readonly ILogger _logger;
@@ -45,6 +47,7 @@ public sealed class PvmdInstrumentation : IDisposable
         _mismatches = _meter.CreateCounter<long>(Mismatches, "{mismatch}", "Transfers whose returned count disagrees with the bytes changed");
         _duration = _meter.CreateHistogram(SyscallDuration, "s", "Time in one syscall batch (both runs of a verified read)",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [1e-6, 2.5e-6, 5e-6, 1e-5, 2.5e-5, 5e-5, 1e-4, 2.5e-4, 5e-4, 1e-3, 2.5e-3, 5e-3, 1e-2, 5e-2, 0.1, 0.5, 1] });
+        _probeCases = _meter.CreateCounter<long>(ProbeCaseCount, "{case}", "Short-buffer probe cases run, by class");
         _arch = ResourceFacts.SemanticArch(facts.Arch);
         _kernel = facts.KernelRelease;
         _logger = logger;
@@ -162,6 +165,125 @@ public sealed class PvmdInstrumentation : IDisposable
         }
     }
 
+    /// <summary>Starts the span of a probe sweep (a child of the RPC span), or null while
+    /// nobody listens. One span for the whole sweep: a default sweep runs 264,192 cases.</summary>
+    public Activity? StartProbe(ProbeSweep sweep)
+    {
+        var span = _source.HasListeners() ? _source.StartActivity(ProbeSpan, ActivityKind.Internal) : null;
+        if (span is { IsAllDataRequested: true })
+        {
+            span.SetTag(ProbeOpAttribute, sweep.Op.ToString().ToLowerInvariant());
+            span.SetTag(ProbeLayoutAttribute, sweep.Layout.ToString().ToLowerInvariant());
+            span.SetTag(ProbeGuard, sweep.Guard.ToString().ToLowerInvariant());
+            span.SetTag(ProbeShortSide, sweep.ShortSide.ToString().ToLowerInvariant());
+            span.SetTag(ProbeBefore, $"{sweep.Before.Min}..{sweep.Before.Max}");
+            span.SetTag(ProbeAfter, $"{sweep.After.Min}..{sweep.After.Max}");
+            span.SetTag(ProbeMisalignment, $"{sweep.Misalignment.Min}..{sweep.Misalignment.Max}");
+            if (sweep.Target is { } target)
+            {
+                span.SetTag(TargetPid, target.Pid);
+            }
+        }
+        return span;
+    }
+
+    /// <summary>Records one reported probe case: a non-EXACT one is a mismatch, counted, and
+    /// marked on the probe span and the RPC span (events up to the cap). Not logged one by one:
+    /// the summary logs the totals.</summary>
+    public void OnProbeCase(Activity? span, Activity? rpc, ProbeCaseRecord record)
+    {
+        if (record.Class == CaseClass.Exact)
+        {
+            return;
+        }
+        var op = record.Op == Core.Probe.ProbeOp.Writev ? "probe_writev" : "probe_readv";
+        var className = ClassName(record.Class);
+        if (_mismatches.Enabled)
+        {
+            _mismatches.Add(1, new(Op, op), new(Class, className), new(Injected, record.Injected));
+        }
+        if (span is not { IsAllDataRequested: true } && rpc is not { IsAllDataRequested: true })
+        {
+            return;
+        }
+        var measurement = record.Measurement;
+        var mismatch = new ByteCountMismatch(
+            op,
+            className,
+            measurement.First.Ret,
+            measurement.ModifiedCount,
+            (ulong)measurement.ModifiedBeyondRet,
+            (ulong)measurement.OverReported,
+            measurement.FirstModified,
+            measurement.LastModified,
+            record.Injected);
+        Mark(span, mismatch, record);
+        Mark(rpc, mismatch, record);
+    }
+
+    /// <summary>Ends a sweep: totals per class on the probe span, the counter, one log line
+    /// when some cases were not EXACT, and a status that summarises them.</summary>
+    public void OnProbeSummary(Activity? span, Activity? rpc, ProbeSummary summary)
+    {
+        long nonExact = 0;
+        foreach (var (klass, count) in summary.Counts)
+        {
+            if (_probeCases.Enabled && count > 0)
+            {
+                _probeCases.Add(count, new KeyValuePair<string, object?>(Class, ClassName(klass)));
+            }
+            if (klass != CaseClass.Exact)
+            {
+                nonExact += count;
+            }
+        }
+        var injected = (span?.GetTagItem(Injected) ?? rpc?.GetTagItem(Injected)) is true;
+        if (nonExact > 0)
+        {
+            TelemetryLog.ProbeNonExact(_logger, nonExact, summary.Total, injected ? " (some injected)" : "");
+        }
+        foreach (var activity in new[] { span, rpc })
+        {
+            if (activity is not { IsAllDataRequested: true })
+            {
+                continue;
+            }
+            activity.SetTag(ProbeCases, summary.Total);
+            activity.SetTag(ProbeNonExact, nonExact);
+            foreach (var (klass, count) in summary.Counts)
+            {
+                if (klass != CaseClass.Exact && count > 0)
+                {
+                    activity.SetTag(ProbeClassPrefix + ClassName(klass), count);
+                }
+            }
+            if (nonExact > 0)
+            {
+                var events = activity.GetTagItem(MismatchCount) is int marked ? marked : 0;
+                activity.SetTag(ProbeEventsDropped, Math.Max(0, events - MaxMismatchEvents));
+                activity.SetStatus(ActivityStatusCode.Error, $"{nonExact} of {summary.Total} probe cases not EXACT{(injected ? " (some injected)" : "")}");
+            }
+            else
+            {
+                activity.SetTag(Mismatch, false);
+            }
+        }
+    }
+
+    /// <summary>Marks a sweep that ended in an exception.</summary>
+    public void OnProbeFailed(Activity? span, Exception exception)
+    {
+        if (span is null)
+        {
+            return;
+        }
+        if (span.IsAllDataRequested)
+        {
+            span.SetTag(ErrorType, exception is PvmdException typed ? typed.Reason : exception.GetType().Name);
+        }
+        span.SetStatus(ActivityStatusCode.Error, exception is PvmdException ? exception.Message : "the probe failed");
+    }
+
     /// <summary>Marks a mismatch on the syscall span and on the RPC span, counts it, and logs it
     /// (while the syscall span is current, so the log line carries its trace and span ids).</summary>
     internal void OnMismatch(Activity? span, Activity? rpc, ByteCountMismatch mismatch, string syscall, int pid, ulong address)
@@ -178,7 +300,7 @@ public sealed class PvmdInstrumentation : IDisposable
     /// <summary>Puts a mismatch on a span: the event (up to <see cref="MaxMismatchEvents"/>),
     /// the filterable attributes, and the status Error with a short description. A span that
     /// already holds mismatches keeps its first description and counts the rest.</summary>
-    internal void Mark(Activity? span, ByteCountMismatch mismatch)
+    internal void Mark(Activity? span, ByteCountMismatch mismatch, ProbeCaseRecord? probeCase = null)
     {
         if (span is not { IsAllDataRequested: true })
         {
@@ -188,7 +310,16 @@ public sealed class PvmdInstrumentation : IDisposable
         span.SetTag(MismatchCount, count);
         if (count <= MaxMismatchEvents)
         {
-            span.AddEvent(new ActivityEvent(MismatchEvent, tags: EventTags(mismatch)));
+            var tags = EventTags(mismatch);
+            if (probeCase is not null)
+            {
+                tags[ProbeBefore] = probeCase.Before;
+                tags[ProbeAfter] = probeCase.After;
+                tags[ProbeMisalignment] = probeCase.Misalignment;
+                tags[ProbeLayoutAttribute] = probeCase.LayoutName.Length > 0 ? probeCase.LayoutName : probeCase.Layout.ToString().ToLowerInvariant();
+                tags[ProbeShortSide] = probeCase.ShortSide.ToString().ToLowerInvariant();
+            }
+            span.AddEvent(new ActivityEvent(MismatchEvent, tags: tags));
         }
         if (count == 1)
         {
@@ -238,6 +369,18 @@ public sealed class PvmdInstrumentation : IDisposable
             _duration.Record(elapsed.TotalSeconds, new(Syscall, syscall), new(Op, op));
         }
     }
+
+    /// <summary>The probe's class names as the telemetry writes them: short_dirty, ...</summary>
+    internal static string ClassName(CaseClass klass) => klass switch
+    {
+        CaseClass.Exact => "exact",
+        CaseClass.ShortClean => "short_clean",
+        CaseClass.ShortDirty => "short_dirty",
+        CaseClass.OverReport => "over_report",
+        CaseClass.EfaultClean => "efault_clean",
+        CaseClass.EfaultDirty => "efault_dirty",
+        _ => klass.ToString().ToLowerInvariant(),
+    };
 
     internal static string Hex(ulong address) => "0x" + address.ToString("x", CultureInfo.InvariantCulture);
 

@@ -46,11 +46,11 @@ public static class TelemetryNames
     /// <summary>Prefix of the per-class counts on the probe span: pvmd.probe.class.short_dirty = 12.</summary>
     public const string ProbeClassPrefix = "pvmd.probe.class.";
     public const string ProbeEventsDropped = "pvmd.probe.events_dropped";
-    public const string ProbeOp = "pvmd.probe.op";
+    public const string ProbeOpAttribute = "pvmd.probe.op";
     public const string ProbeBefore = "pvmd.probe.before";
     public const string ProbeAfter = "pvmd.probe.after";
     public const string ProbeMisalignment = "pvmd.probe.misalignment";
-    public const string ProbeLayout = "pvmd.probe.layout";
+    public const string ProbeLayoutAttribute = "pvmd.probe.layout";
     public const string ProbeGuard = "pvmd.probe.guard";
     public const string ProbeShortSide = "pvmd.probe.short_side";
 

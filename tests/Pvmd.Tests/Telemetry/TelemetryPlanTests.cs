@@ -76,7 +76,7 @@ public sealed class TelemetryPlanTests
 
         Assert.Null(new FaultInjectionOptions().ToEngine());
         Assert.Single(failures);
-        Assert.Equal(new Core.Memory.FaultInjection(8, Reads: true, Probe: true), new FaultInjectionOptions { ExtraBytes = 8, Scope = "reads, probe" }.ToEngine());
+        Assert.Equal(new Core.Memory.FaultInjection(8, Reads: true, Probe: true, ProbeEvery: 1000), new FaultInjectionOptions { ExtraBytes = 8, Scope = "reads, probe" }.ToEngine());
     }
 
     private static TelemetryPlan Resolve(Dictionary<string, string?> settings, TelemetryOptions options, out List<string> errors)
