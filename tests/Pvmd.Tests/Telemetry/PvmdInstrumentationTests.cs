@@ -8,6 +8,7 @@ using OpenTelemetry.Trace;
 using Pvmd.Core;
 using Pvmd.Core.Host;
 using Pvmd.Core.Memory;
+using Pvmd.Core.Probe;
 using server::Pvmd.Server.Telemetry;
 
 namespace Pvmd.Tests.Telemetry;
@@ -211,6 +212,58 @@ public sealed class PvmdInstrumentationTests : IDisposable
         var syscall = Span(TelemetryNames.ReadSpan);
         Assert.Equal(ActivityStatusCode.Error, syscall.Status);
         Assert.Equal("EPERM", syscall.GetTagItem(TelemetryNames.ErrorType));
+    }
+
+    [Fact]
+    public void A_probe_sweep_is_one_span_with_capped_case_events_and_counts_per_class()
+    {
+        // Arrange: 150 injected SHORT_DIRTY cases among 160.
+        using var provider = Tracing();
+        var record = new ProbeCaseRecord
+        {
+            Op = ProbeOp.Readv,
+            Layout = ProbeLayout.Single,
+            Guard = GuardKind.ProtNone,
+            ShortSide = ShortSide.Local,
+            LayoutName = "",
+            Before = 16,
+            After = 1,
+            Misalignment = 3,
+            Measurement = new CaseMeasurement(new RunResult(12, 0), new RunResult(12, 0), 16, 16, 0, 15, 4, 0, 0),
+            ModifiedBeyondRanges = [],
+            SourceChanged = false,
+            Injected = true,
+        };
+        var counts = Enum.GetValues<CaseClass>().ToDictionary(c => c, c => c switch { CaseClass.Exact => 10L, CaseClass.ShortDirty => 150L, _ => 0L });
+
+        // Act
+        Rpc(rpc =>
+        {
+            using var probe = _instrumentation.StartProbe(new ProbeSweep { Op = ProbeOp.Readv });
+            for (var i = 0; i < 150; i++)
+            {
+                _instrumentation.OnProbeCase(probe, rpc, record);
+            }
+            _instrumentation.OnProbeSummary(probe, rpc, new ProbeSummary(160, counts, 0.1, 1234, HostFacts.Current));
+        });
+
+        // Assert
+        foreach (var span in new[] { Span(TelemetryNames.ProbeSpan), Span("rpc") })
+        {
+            Assert.Equal(PvmdInstrumentation.MaxMismatchEvents, span.Events.Count());
+            Assert.Equal(150L, span.GetTagItem(TelemetryNames.ProbeClassPrefix + "short_dirty"));
+            Assert.Equal(150L, span.GetTagItem(TelemetryNames.ProbeNonExact));
+            Assert.Equal(50, span.GetTagItem(TelemetryNames.ProbeEventsDropped));
+            Assert.Equal(ActivityStatusCode.Error, span.Status);
+            Assert.Equal("150 of 160 probe cases not EXACT (some injected)", span.StatusDescription);
+            var tags = span.Events.First().Tags.ToDictionary(t => t.Key, t => t.Value);
+            Assert.Equal(12L, tags[TelemetryNames.Returned]);
+            Assert.Equal(16L, tags[TelemetryNames.Actual]);
+            Assert.Equal("probe_readv", tags[TelemetryNames.Op]);
+            Assert.Equal(true, tags[TelemetryNames.Injected]);
+            Assert.Equal(3, tags[TelemetryNames.ProbeMisalignment]);
+        }
+        Assert.Equal(Span("rpc").SpanId, Span(TelemetryNames.ProbeSpan).ParentSpanId);
     }
 
     [Fact]
