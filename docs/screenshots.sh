@@ -61,7 +61,7 @@ done
 coproc TARGET { "$target"; }
 target_pid=$TARGET_PID
 read -r layout <&"${TARGET[0]}"
-field() { /usr/bin/python3 -c "import json,sys; l=json.loads(sys.argv[1]); print($2)" "$layout"; }
+field() { /usr/bin/python3 -c "import json,sys; l=json.loads(sys.argv[1]); print($1)" "$layout"; }
 pid=$(field "l['pid']")
 pattern=$(field "l['pattern']['address']")
 scratch=$(field "l['scratch']['address']")

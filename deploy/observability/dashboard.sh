@@ -66,7 +66,11 @@ Dashboard:  http://127.0.0.1:$ui_port   (traces, structured logs, metrics)
 In another shell, pvmctl sends its own client spans to the same trace:
 
   export PVMD_SOCKET=$socket OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:$grpc_port
-  $PWD/client/Pvmd.Cli/bin/Release/net10.0/pvmctl read --pid \$\$ --address 0x... --length 64 --verify
+  pvmctl=$PWD/client/Pvmd.Cli/bin/Release/net10.0/pvmctl
+  \$pvmctl maps --pid PID                                       # where its mappings end
+  \$pvmctl read --pid PID --address 0x... --length 128 --verify  # across the end of one
+
+With --inject-extra-bytes, a verified read across the end of a mapping shows a mismatch.
 
 Ctrl-C stops the dashboard and pvmd.
 TEXT
