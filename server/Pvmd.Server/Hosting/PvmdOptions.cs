@@ -36,7 +36,7 @@ public sealed class PvmdOptions
     /// <summary>Deliberate, labelled mismatches for seeing the reporting work (Pvmd:FaultInjection); off by default.</summary>
     public FaultInjectionOptions FaultInjection { get; set; } = new();
 
-    public TransferLimits Limits => new(MaxRangesPerRequest, (ulong)MaxBytesPerRequest, ChunkBytes);
+    public TransferLimits Limits => new(MaxRangesPerRequest, (ulong)MaxBytesPerRequest, ChunkBytes, MaxWriteBytes);
 
     /// <summary>The socket mode as a file mode.</summary>
     public UnixFileMode ParsedSocketMode => (UnixFileMode)Convert.ToInt32(SocketMode, 8);
