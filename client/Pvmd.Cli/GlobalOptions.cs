@@ -47,11 +47,30 @@ internal sealed class GlobalOptions
         Recursive = true,
     };
 
+    public Option<Uri?> OtlpEndpoint { get; } = new("--otlp-endpoint")
+    {
+        Description = $"Export this command's trace to an OTLP receiver (default: ${CliTelemetry.EndpointVariable}; none: no trace). The protocol is OTEL_EXPORTER_OTLP_PROTOCOL's, gRPC by default.",
+        HelpName = "URL",
+        Recursive = true,
+        CustomParser = result =>
+        {
+            var token = result.Tokens.Count > 0 ? result.Tokens[^1].Value : "";
+            if (!Uri.TryCreate(token, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps))
+            {
+                result.AddError($"--otlp-endpoint: '{token}' is not an http:// or https:// URL");
+                return null;
+            }
+
+            return uri;
+        },
+    };
+
     public void AddTo(Command root)
     {
         root.Options.Add(Socket);
         root.Options.Add(Address);
         root.Options.Add(Verbose);
+        root.Options.Add(OtlpEndpoint);
     }
 
     /// <summary>The daemons the command line names: every --socket, then every --address; with

@@ -12,4 +12,10 @@ root.Subcommands.Add(ReadCommand.Create(globals));
 root.Subcommands.Add(WriteCommand.Create(globals));
 root.Subcommands.Add(ProbeCommand.Create(globals));
 root.Subcommands.Add(CompareCommand.Create(globals));
-return await CommandRunner.InvokeAsync(root, args);
+
+// Spans are exported only with an OTLP endpoint, and flushed when the provider is disposed,
+// before pvmctl exits.
+using (CliTelemetry.Start(root.Parse(args).GetValue(globals.OtlpEndpoint)))
+{
+    return await CommandRunner.InvokeAsync(root, args);
+}

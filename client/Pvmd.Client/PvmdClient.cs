@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Net.Sockets;
 using System.Runtime.CompilerServices;
 using Google.Protobuf;
@@ -61,7 +62,7 @@ public sealed class PvmdClient : IDisposable, IAsyncDisposable
     /// <param name="cancellationToken">Cancels the call.</param>
     /// <returns>The host's description.</returns>
     public Task<Platform> GetPlatformAsync(CancellationToken cancellationToken = default) =>
-        UnaryAsync(_client.GetPlatformAsync(new GetPlatformRequest(), cancellationToken: cancellationToken));
+        UnaryAsync("GetPlatform", null, headers => _client.GetPlatformAsync(new GetPlatformRequest(), headers, cancellationToken: cancellationToken));
 
     /// <summary>Lists the processes visible to the daemon (its PID namespace).</summary>
     /// <param name="filter">Criteria every returned process matches; null for all processes.</param>
@@ -70,7 +71,7 @@ public sealed class PvmdClient : IDisposable, IAsyncDisposable
     public async Task<IReadOnlyList<ProcessInfo>> ListProcessesAsync(ProcessFilter? filter = null, CancellationToken cancellationToken = default)
     {
         var request = (filter ?? new ProcessFilter()).ToProto();
-        var response = await UnaryAsync(_client.ListProcessesAsync(request, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        var response = await UnaryAsync("ListProcesses", null, headers => _client.ListProcessesAsync(request, headers, cancellationToken: cancellationToken)).ConfigureAwait(false);
         return response.Processes;
     }
 
@@ -81,7 +82,7 @@ public sealed class PvmdClient : IDisposable, IAsyncDisposable
     public async Task<IReadOnlyList<Region>> ListRegionsAsync(TargetProcess target, CancellationToken cancellationToken = default)
     {
         var request = new ListRegionsRequest { Target = target.ToProto() };
-        var response = await UnaryAsync(_client.ListRegionsAsync(request, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        var response = await UnaryAsync("ListRegions", target, headers => _client.ListRegionsAsync(request, headers, cancellationToken: cancellationToken)).ConfigureAwait(false);
         return response.Regions;
     }
 
@@ -141,7 +142,25 @@ public sealed class PvmdClient : IDisposable, IAsyncDisposable
             request.Ranges.Add(range.ToProto());
         }
 
-        return StreamAsync(() => _client.ReadRemote(request, cancellationToken: cancellationToken), cancellationToken);
+        var total = 0UL;
+        foreach (var range in ranges)
+        {
+            total += range.Length;
+        }
+
+        return StreamAsync(
+            "ReadRemote",
+            target,
+            headers => _client.ReadRemote(request, headers, cancellationToken: cancellationToken),
+            cancellationToken,
+            span => PvmdClientTelemetry.SetTransfer(span, ranges[0].Address, total, verify),
+            static (span, response) =>
+            {
+                foreach (var result in response.Results)
+                {
+                    PvmdClientTelemetry.OnRange(span, result);
+                }
+            });
     }
 
     /// <summary>Writes bytes into the target. A short write is not an error: the response says
@@ -165,7 +184,12 @@ public sealed class PvmdClient : IDisposable, IAsyncDisposable
             Verify = verify,
             Force = force,
         };
-        return UnaryAsync(_client.WriteRemoteAsync(request, cancellationToken: cancellationToken));
+        return UnaryAsync(
+            "WriteRemote",
+            target,
+            headers => _client.WriteRemoteAsync(request, headers, cancellationToken: cancellationToken),
+            span => PvmdClientTelemetry.SetTransfer(span, address, (ulong)data.Length, verify),
+            PvmdClientTelemetry.OnWrite);
     }
 
     /// <summary>Runs the short-buffer probe on the daemon's host: for each case, does the
@@ -178,7 +202,24 @@ public sealed class PvmdClient : IDisposable, IAsyncDisposable
     public IAsyncEnumerable<ProbeResponse> ProbeAsync(ProbeRequest request, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
-        return StreamAsync(() => _client.ProbeShortBuffer(request, cancellationToken: cancellationToken), cancellationToken);
+        TargetProcess? target = request.Target is { Pid: not 0 } given ? new TargetProcess(given.Pid, given.StartTime) : null;
+        return StreamAsync(
+            "ProbeShortBuffer",
+            target,
+            headers => _client.ProbeShortBuffer(request, headers, cancellationToken: cancellationToken),
+            cancellationToken,
+            describe: null,
+            static (span, response) =>
+            {
+                if (response.KindCase == ProbeResponse.KindOneofCase.Case)
+                {
+                    PvmdClientTelemetry.OnProbeCase(span, response.Case);
+                }
+                else if (response.KindCase == ProbeResponse.KindOneofCase.Summary)
+                {
+                    PvmdClientTelemetry.OnProbeSummary(span, response.Summary);
+                }
+            });
     }
 
     /// <inheritdoc/>
@@ -202,24 +243,54 @@ public sealed class PvmdClient : IDisposable, IAsyncDisposable
         return ranges.Count;
     }
 
-    private async Task<T> UnaryAsync<T>(AsyncUnaryCall<T> call)
+    /// <summary>One unary call in its client span (see <see cref="PvmdClientTelemetry"/>): the
+    /// span's trace context goes in the call's headers, and <paramref name="observe"/> marks
+    /// on it what the response says.</summary>
+    private async Task<T> UnaryAsync<T>(
+        string method,
+        TargetProcess? target,
+        Func<Metadata?, AsyncUnaryCall<T>> start,
+        Action<Activity>? describe = null,
+        Action<Activity?, T>? observe = null)
     {
-        using (call)
+        using var span = PvmdClientTelemetry.StartCall(method, target, _endpoint);
+        if (span is not null)
         {
-            try
-            {
-                return await call.ResponseAsync.ConfigureAwait(false);
-            }
-            catch (RpcException e)
-            {
-                throw PvmdClientException.FromRpcException(e, _endpoint);
-            }
+            describe?.Invoke(span);
+        }
+
+        using var call = start(PvmdClientTelemetry.Headers(span));
+        try
+        {
+            var response = await call.ResponseAsync.ConfigureAwait(false);
+            PvmdClientTelemetry.OnSuccess(span);
+            observe?.Invoke(span, response);
+            return response;
+        }
+        catch (RpcException e)
+        {
+            PvmdClientTelemetry.OnFailure(span, e);
+            throw PvmdClientException.FromRpcException(e, _endpoint);
         }
     }
 
-    private async IAsyncEnumerable<T> StreamAsync<T>(Func<AsyncServerStreamingCall<T>> start, [EnumeratorCancellation] CancellationToken cancellationToken)
+    /// <summary>One streaming call in its client span, which lasts until the stream ends or the
+    /// caller stops reading it; <paramref name="observe"/> sees every message.</summary>
+    private async IAsyncEnumerable<T> StreamAsync<T>(
+        string method,
+        TargetProcess? target,
+        Func<Metadata?, AsyncServerStreamingCall<T>> start,
+        [EnumeratorCancellation] CancellationToken cancellationToken,
+        Action<Activity>? describe = null,
+        Action<Activity?, T>? observe = null)
     {
-        using var call = start();
+        using var span = PvmdClientTelemetry.StartCall(method, target, _endpoint);
+        if (span is not null)
+        {
+            describe?.Invoke(span);
+        }
+
+        using var call = start(PvmdClientTelemetry.Headers(span));
         var headersSeen = false;
         while (true)
         {
@@ -240,19 +311,23 @@ public sealed class PvmdClient : IDisposable, IAsyncDisposable
             }
             catch (RpcException e)
             {
+                PvmdClientTelemetry.OnFailure(span, e);
                 throw PvmdClientException.FromRpcException(e, _endpoint);
             }
             catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested && TryGetFailure(call) is { } failure)
             {
                 // Not our cancellation: the call ended with a status; report that instead.
+                PvmdClientTelemetry.OnFailure(span, failure);
                 throw PvmdClientException.FromRpcException(failure, _endpoint);
             }
 
             if (!moved)
             {
+                PvmdClientTelemetry.OnSuccess(span);
                 yield break;
             }
 
+            observe?.Invoke(span, call.ResponseStream.Current);
             yield return call.ResponseStream.Current;
         }
     }

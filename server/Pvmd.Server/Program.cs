@@ -3,6 +3,7 @@ using Microsoft.Extensions.Options;
 using Pvmd.Core.Host;
 using Pvmd.Server.Hosting;
 using Pvmd.Server.Services;
+using Pvmd.Server.Telemetry;
 
 // pvmd: the daemon. Exit codes: 0 after a clean shutdown, 2 for bad arguments or options,
 // 1 when it cannot start (socket in use, bind failed).
@@ -47,11 +48,14 @@ builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSe
 var options = new PvmdOptions();
 builder.Configuration.GetSection(PvmdOptions.Section).Bind(options);
 var validation = new PvmdOptionsValidator().Validate(null, options);
-if (validation.Failed)
+var telemetryErrors = new List<string>();
+var telemetry = TelemetryPlan.Resolve(builder.Configuration, options.Telemetry, telemetryErrors);
+if (validation.Failed || telemetryErrors.Count > 0)
 {
-    Console.Error.WriteLine($"pvmd: invalid options: {string.Join("; ", validation.Failures)}");
+    Console.Error.WriteLine($"pvmd: invalid options: {string.Join("; ", (validation.Failures ?? []).Concat(telemetryErrors))}");
     return 2;
 }
+builder.AddPvmdTelemetry(telemetry, HostFacts.Current);
 
 builder.Services.AddGrpc(o =>
 {
@@ -124,6 +128,11 @@ app.Lifetime.ApplicationStarted.Register(() =>
     var facts = HostFacts.Current;
     var endpoints = string.Join(", ", new[] { options.Socket, options.Listen }.Where(e => !string.IsNullOrEmpty(e)));
     Log.Started(logger, facts.DaemonVersion, endpoints, HostFacts.ReadHasCapSysPtrace() ? "held" : "NOT held", HostFacts.ReadYamaPtraceScope());
+    TelemetryLog.Plan(logger, telemetry.ToString());
+    if (options.FaultInjection.ToEngine() is { } faults)
+    {
+        TelemetryLog.FaultInjectionOn(logger, options.FaultInjection.Scope, faults.ExtraBytes, faults.ProbeEvery);
+    }
 });
 app.Lifetime.ApplicationStopped.Register(() =>
 {

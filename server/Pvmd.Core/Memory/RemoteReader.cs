@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Diagnostics;
 using System.Runtime.InteropServices;
 using Pvmd.Core.Host;
 using Pvmd.Core.Interop;
@@ -39,11 +40,26 @@ public sealed class RangeOutcome(int index, MemoryRange range)
     }
 }
 
-/// <summary>What one syscall batch produced: bytes to send and the ranges it finished.</summary>
+/// <summary>What one syscall batch produced: bytes to send and the ranges it finished, and
+/// what the kernel was asked and answered, for whoever reports on the call (traces, metrics).</summary>
 public sealed class ReadBatch
 {
     public List<ReadPiece> Pieces { get; } = [];
     public List<RangeOutcome> Completed { get; } = [];
+    /// <summary>The first remote address of the call.</summary>
+    public ulong Address { get; internal set; }
+    /// <summary>Remote iovecs in the call.</summary>
+    public int Iovecs { get; internal set; }
+    /// <summary>Bytes asked for: the iovecs' total.</summary>
+    public ulong Requested { get; internal set; }
+    /// <summary>The kernel's count (the first run's when verified); -1 when the call failed.</summary>
+    public long Returned { get; internal set; }
+    /// <summary>The call's errno when it failed, else 0.</summary>
+    public int ErrorNumber { get; internal set; }
+    /// <summary>The sentinel check of the whole batch (offsets from its first byte), when verified.</summary>
+    public TransferCheck? Check { get; internal set; }
+    /// <summary>Time spent in process_vm_readv: both runs when verified.</summary>
+    public TimeSpan SyscallTime { get; internal set; }
 }
 
 /// <summary>
@@ -52,8 +68,10 @@ public sealed class ReadBatch
 /// the request's size. Where the kernel stops short, the reader asks the target's memory map
 /// why, records the hole, and resumes at the next mapping or page: every readable byte is
 /// delivered and no unreadable byte is ever filled in.
+/// <para>With <paramref name="faults"/> (never by default) a verified batch that stops short
+/// gets extra bytes written past the returned count, labelled as injected.</para>
 /// </summary>
-public sealed class RemoteReader(TransferLimits limits)
+public sealed class RemoteReader(TransferLimits limits, FaultInjection? faults = null)
 {
     private const byte FirstSentinel = 0x5A;
     private const byte SecondSentinel = 0xA5;
@@ -81,9 +99,19 @@ public sealed class RemoteReader(TransferLimits limits)
             {
                 yield break;
             }
-            var batch = new ReadBatch();
             var buffer = GC.AllocateUninitializedArray<byte>(total);
-            var (returned, errno, checks) = verify ? ReadVerified(target.Pid, buffer, batchPieces) : (ReadOnce(target.Pid, buffer, batchPieces, out var e), e, null);
+            var started = Stopwatch.GetTimestamp();
+            var (returned, errno, checks) = verify ? ReadVerified(target.Pid, buffer, batchPieces, faults is { Reads: true } ? faults : null) : (ReadOnce(target.Pid, buffer, batchPieces, out var e), e, null);
+            var batch = new ReadBatch
+            {
+                Address = batchPieces[0].Address,
+                Iovecs = batchPieces.Count,
+                Requested = (ulong)total,
+                Returned = returned,
+                ErrorNumber = returned < 0 ? errno : 0,
+                SyscallTime = Stopwatch.GetElapsedTime(started),
+                Check = checks is null ? null : new TransferCheck(),
+            };
 
             var gone = errno == Errno.ESRCH || !target.IsAlive();
             if (!gone && returned < 0 && errno != Errno.EFAULT)
@@ -93,7 +121,8 @@ public sealed class RemoteReader(TransferLimits limits)
             if (gone)
             {
                 // Bytes copied in a batch that ends with the target dead could come from a
-                // process that reused its pid: none of them is delivered.
+                // process that reused its pid: none of them is delivered, nor checked.
+                batch.Check = null;
                 if (!delivered)
                 {
                     throw new TargetNotFoundException(target.Pid);
@@ -127,6 +156,7 @@ public sealed class RemoteReader(TransferLimits limits)
                 if (checks is not null)
                 {
                     checks[i].AddTo(outcome.Check ??= new TransferCheck(), segment.Address - outcome.Range.Address);
+                    checks[i].AddTo(batch.Check!, (ulong)offset);
                 }
                 offset += (int)segment.Length;
                 if ((ulong)taken < segment.Length)
@@ -209,8 +239,9 @@ public sealed class RemoteReader(TransferLimits limits)
 
     /// <summary>Reads the batch twice, into buffers filled with two different sentinels, so a
     /// byte the kernel wrote shows up whatever its value: it differs from the sentinel in at
-    /// least one run. The first run's bytes are the ones delivered.</summary>
-    private static (int Returned, int Errno, SegmentCheck[] Checks) ReadVerified(int pid, byte[] buffer, List<Segment> segments)
+    /// least one run. The first run's bytes are the ones delivered. Injected bytes (with
+    /// <paramref name="faults"/>) are written into both runs' buffers past the returned count.</summary>
+    private static (int Returned, int Errno, SegmentCheck[] Checks) ReadVerified(int pid, byte[] buffer, List<Segment> segments, FaultInjection? faults)
     {
         var second = ArrayPool<byte>.Shared.Rent(buffer.Length);
         try
@@ -219,7 +250,13 @@ public sealed class RemoteReader(TransferLimits limits)
             var returned = ReadOnce(pid, buffer, segments, out var errno);
             var secondSpan = second.AsSpan(0, buffer.Length);
             secondSpan.Fill(SecondSentinel);
-            ReadOnce(pid, second, segments, out _);
+            var secondReturned = ReadOnce(pid, second, segments, out _);
+            var injectedFrom = -1;
+            if (faults is not null && (returned >= 0 || errno == Errno.EFAULT) && faults.Apply(buffer, returned) > 0)
+            {
+                faults.Apply(secondSpan, secondReturned);
+                injectedFrom = Math.Max(returned, 0);
+            }
             var checks = new SegmentCheck[segments.Count];
             var left = Math.Max(returned, 0);
             var offset = 0;
@@ -227,7 +264,8 @@ public sealed class RemoteReader(TransferLimits limits)
             {
                 var length = (int)segments[i].Length;
                 var reported = Math.Min(left, length);
-                checks[i] = SegmentCheck.Measure(buffer.AsSpan(offset, length), secondSpan.Slice(offset, length), reported);
+                var injected = injectedFrom >= 0 && injectedFrom < offset + length && injectedFrom + faults!.ExtraBytes > offset;
+                checks[i] = SegmentCheck.Measure(buffer.AsSpan(offset, length), secondSpan.Slice(offset, length), reported) with { Injected = injected };
                 left -= reported;
                 offset += length;
             }
@@ -240,7 +278,7 @@ public sealed class RemoteReader(TransferLimits limits)
     }
 
     /// <summary>The sentinel comparison for one segment of the local buffer.</summary>
-    internal readonly record struct SegmentCheck(int Returned, int Modified, int ChangedBeyond, int UnwrittenBelow, int FirstModified, int LastModified)
+    internal readonly record struct SegmentCheck(int Returned, int Modified, int ChangedBeyond, int UnwrittenBelow, int FirstModified, int LastModified, bool Injected = false)
     {
         public static SegmentCheck Measure(ReadOnlySpan<byte> firstRun, ReadOnlySpan<byte> secondRun, int returned)
         {
@@ -275,6 +313,7 @@ public sealed class RemoteReader(TransferLimits limits)
             check.Actual += (ulong)Modified;
             check.ChangedBeyondReturned += (ulong)ChangedBeyond;
             check.UnwrittenBelowReturned += (ulong)UnwrittenBelow;
+            check.Injected |= Injected;
             if (FirstModified >= 0)
             {
                 if (check.FirstModifiedOffset < 0)

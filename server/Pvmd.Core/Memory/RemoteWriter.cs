@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Runtime.InteropServices;
 using Pvmd.Core.Interop;
 using Pvmd.Core.Procfs;
@@ -10,13 +11,16 @@ namespace Pvmd.Core.Memory;
 /// <param name="FirstDifferingOffset">First offset in [0, length) where the target does not hold the data; -1 if none.</param>
 /// <param name="ChangedBeyondReturned">Changed bytes at offsets at or past the returned count, or before the address.</param>
 /// <param name="UnwrittenBelowReturned">Bytes below the returned count that do not hold the data.</param>
-public sealed record WriteCheck(ulong BytesChanged, long FirstChangedOffset, long FirstDifferingOffset, ulong ChangedBeyondReturned, ulong UnwrittenBelowReturned)
+/// <param name="LastChangedOffset">Last offset from the address that changed; -1 if none.</param>
+public sealed record WriteCheck(ulong BytesChanged, long FirstChangedOffset, long FirstDifferingOffset, ulong ChangedBeyondReturned, ulong UnwrittenBelowReturned, long LastChangedOffset = -1)
 {
     public bool Mismatch => ChangedBeyondReturned != 0 || UnwrittenBelowReturned != 0;
 }
 
 /// <summary>The result of one write.</summary>
-public sealed record WriteOutcome(ulong Returned, Hole? Stop, WriteCheck? Check);
+/// <param name="ErrorNumber">The call's errno when it failed (EFAULT, EIO), else 0.</param>
+/// <param name="SyscallTime">Time spent in the write itself, without the verification's reads.</param>
+public sealed record WriteOutcome(ulong Returned, Hole? Stop, WriteCheck? Check, int ErrorNumber = 0, TimeSpan SyscallTime = default);
 
 /// <summary>
 /// Writes into a target with process_vm_writev (which honours page protection), or with
@@ -38,7 +42,9 @@ public sealed class RemoteWriter(TransferLimits limits)
         var window = WindowAround(address, data.Length);
         var before = verify ? Snapshot.Take(target, window, limits) : null;
 
+        var started = Stopwatch.GetTimestamp();
         var (returned, errno) = force ? WriteThroughProcMem(target, address, data) : WriteWithSyscall(target.Pid, address, data);
+        var elapsed = Stopwatch.GetElapsedTime(started);
         if (errno == Errno.ESRCH || !target.IsAlive())
         {
             throw new TargetNotFoundException(target.Pid);
@@ -59,7 +65,7 @@ public sealed class RemoteWriter(TransferLimits limits)
             var after = Snapshot.Take(target, window, limits);
             check = Compare(before, after, window.Address, address, data, count);
         }
-        return new WriteOutcome(count, stop, check);
+        return new WriteOutcome(count, stop, check, returned < 0 ? errno : 0, elapsed);
     }
 
     private static MemoryRange WindowAround(ulong address, int length)
@@ -144,7 +150,7 @@ public sealed class RemoteWriter(TransferLimits limits)
     private static WriteCheck Compare(Snapshot before, Snapshot after, ulong windowStart, ulong address, ReadOnlySpan<byte> data, ulong returned)
     {
         ulong changed = 0, beyond = 0, unwritten = 0;
-        long firstChanged = -1, firstDiffering = -1;
+        long firstChanged = -1, lastChanged = -1, firstDiffering = -1;
         var dataStart = (long)(address - windowStart);
         for (var i = 0; i < before.Bytes.Length; i++)
         {
@@ -157,6 +163,7 @@ public sealed class RemoteWriter(TransferLimits limits)
                 {
                     firstChanged = offset;
                 }
+                lastChanged = offset;
                 if (offset < 0 || (ulong)offset >= returned)
                 {
                     beyond++;
@@ -178,7 +185,7 @@ public sealed class RemoteWriter(TransferLimits limits)
                 }
             }
         }
-        return new WriteCheck(changed, firstChanged, firstDiffering, beyond, unwritten);
+        return new WriteCheck(changed, firstChanged, firstDiffering, beyond, unwritten, lastChanged);
     }
 
     /// <summary>The readable bytes of a window; unreadable bytes are marked unknown, not zero.</summary>

@@ -97,5 +97,7 @@ public sealed class TransferCheck
     public ulong UnwrittenBelowReturned { get; set; }
     public long FirstModifiedOffset { get; set; } = -1;
     public long LastModifiedOffset { get; set; } = -1;
+    /// <summary>Some of the changes were put there by <see cref="FaultInjection"/>, not the kernel.</summary>
+    public bool Injected { get; set; }
     public bool Mismatch => ChangedBeyondReturned != 0 || UnwrittenBelowReturned != 0 || Returned != Actual;
 }

@@ -52,6 +52,8 @@ internal sealed unsafe class ProbeEngine : IDisposable
     private readonly long[] _counts = new long[Enum.GetValues<CaseClass>().Length];
     private readonly List<OffsetRange> _ranges = [];
     private readonly Stopwatch _stopwatch = new();
+    // Never set unless the daemon was configured to fake mismatches (labelled injected).
+    private readonly FaultInjection? _faults;
 
     private bool _started;
     private bool _finished;
@@ -64,9 +66,10 @@ internal sealed unsafe class ProbeEngine : IDisposable
     private long _done;
     private ProbeProgress? _pendingProgress;
 
-    private ProbeEngine(ProbeSweep sweep, int pageSize, TargetHandle target, ulong remoteBase, bool isScratchChild)
+    private ProbeEngine(ProbeSweep sweep, int pageSize, TargetHandle target, ulong remoteBase, bool isScratchChild, FaultInjection? faults)
     {
         _sweep = sweep;
+        _faults = faults is { Probe: true } ? faults : null;
         _target = target;
         _pid = target.Pid;
         _layout = new ProbeArenaLayout(pageSize);
@@ -116,14 +119,14 @@ internal sealed unsafe class ProbeEngine : IDisposable
     }
 
     /// <summary>The engine for the scratch child, whose arena mirrors the local one.</summary>
-    public static ProbeEngine ForScratchChild(ProbeSweep sweep, int pageSize, TargetHandle target, ulong arenaBase) =>
-        new(sweep, pageSize, target, arenaBase, isScratchChild: true);
+    public static ProbeEngine ForScratchChild(ProbeSweep sweep, int pageSize, TargetHandle target, ulong arenaBase, FaultInjection? faults = null) =>
+        new(sweep, pageSize, target, arenaBase, isScratchChild: true, faults);
 
     /// <summary>The engine for an explicit target; saves the bytes it will overwrite first.</summary>
-    public static ProbeEngine ForExplicitTarget(ProbeSweep sweep, int pageSize, TargetHandle target, ulong remoteAddress)
+    public static ProbeEngine ForExplicitTarget(ProbeSweep sweep, int pageSize, TargetHandle target, ulong remoteAddress, FaultInjection? faults = null)
     {
         var startOffset = (ulong)new ProbeArenaLayout(pageSize).StartOffset;
-        var engine = new ProbeEngine(sweep, pageSize, target, remoteAddress - startOffset, isScratchChild: false);
+        var engine = new ProbeEngine(sweep, pageSize, target, remoteAddress - startOffset, isScratchChild: false, faults);
         try
         {
             engine.CopyExact(write: false, engine._saved, engine.RemoteAt(engine._layout.StartOffset), (int)engine._remoteBytes, "saving the target's bytes");
@@ -442,6 +445,14 @@ internal sealed unsafe class ProbeEngine : IDisposable
         // The holes were checked before the first case and after every case since, so a
         // mapping that was there during these runs and is still there is caught now.
         EnsureGuardHoles();
+        var injected = false;
+        if (_faults is not null && _faults.AppliesToProbeCase(_done))
+        {
+            // Labelled only where it changed something: a failed or empty call has no count to lower.
+            injected = first.Ret > 0 || second.Ret > 0;
+            first = first with { Ret = _faults.LowerCount(first.Ret) };
+            second = second with { Ret = _faults.LowerCount(second.Ret) };
+        }
 
         var measurement = CaseClassifier.Measure(
             new ReadOnlySpan<byte>(_firstSnapshot, spec.WindowLength),
@@ -473,6 +484,7 @@ internal sealed unsafe class ProbeEngine : IDisposable
             Measurement = measurement,
             ModifiedBeyondRanges = _ranges.Count == 0 ? [] : _ranges.ToArray(),
             SourceChanged = sourceChanged,
+            Injected = injected,
         };
     }
 

@@ -39,6 +39,10 @@ public sealed record ProbeCaseRecord : ProbeEvent
     /// <summary>writev only: the daemon's source buffer changed.</summary>
     public required bool SourceChanged { get; init; }
 
+    /// <summary>The returned count was lowered by the daemon's fault injection, not by the
+    /// kernel: a test of the reporting, never a finding (see <see cref="Memory.FaultInjection"/>).</summary>
+    public bool Injected { get; init; }
+
     public CaseClass Class => Measurement.Class;
 }
 

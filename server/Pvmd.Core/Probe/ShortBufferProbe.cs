@@ -20,6 +20,7 @@ public static class ShortBufferProbe
     /// else, so a slow consumer slows the sweep instead of piling up records.
     /// </summary>
     /// <param name="scratchChild">How to start the scratch child; null: the daemon's own executable.</param>
+    /// <param name="faults">The daemon's fault injection, when configured (never by default).</param>
     /// <exception cref="InvalidRequestException">bad sweep, or an explicit target's range is not
     /// mapped readable and writable; raised before any buffer is mapped or process started.</exception>
     /// <exception cref="TargetNotFoundException">the explicit target does not exist (or exited).</exception>
@@ -28,7 +29,8 @@ public static class ShortBufferProbe
     public static async IAsyncEnumerable<ProbeEvent> RunAsync(
         ProbeSweep sweep,
         ScratchChildOptions? scratchChild = null,
-        [EnumeratorCancellation] CancellationToken cancellationToken = default)
+        [EnumeratorCancellation] CancellationToken cancellationToken = default,
+        FaultInjection? faults = null)
     {
         ArgumentNullException.ThrowIfNull(sweep);
         var pageSize = HostFacts.PageSizeBytes;
@@ -43,14 +45,14 @@ public static class ShortBufferProbe
             {
                 target = TargetHandle.Open(explicitTarget.Pid, explicitTarget.StartTime);
                 CheckRemoteRange(explicitTarget.Pid, explicitTarget.RemoteAddress, (ulong)sweep.RemoteBytes);
-                engine = ProbeEngine.ForExplicitTarget(sweep, pageSize, target, explicitTarget.RemoteAddress);
+                engine = ProbeEngine.ForExplicitTarget(sweep, pageSize, target, explicitTarget.RemoteAddress, faults);
             }
             else
             {
                 child = await ScratchChildProcess.StartAsync(scratchChild ?? ScratchChildOptions.ForCurrentProcess(), sweep.Guard, cancellationToken)
                     .ConfigureAwait(false);
                 target = TargetHandle.Open(child.Pid);
-                engine = ProbeEngine.ForScratchChild(sweep, pageSize, target, child.ArenaBase);
+                engine = ProbeEngine.ForScratchChild(sweep, pageSize, target, child.ArenaBase, faults);
             }
             while (engine.Next(cancellationToken) is { } probeEvent)
             {

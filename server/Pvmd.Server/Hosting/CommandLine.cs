@@ -13,11 +13,21 @@ public static class CommandLine
         ["--max-bytes"] = $"{PvmdOptions.Section}:{nameof(PvmdOptions.MaxBytesPerRequest)}",
         ["--max-write-bytes"] = $"{PvmdOptions.Section}:{nameof(PvmdOptions.MaxWriteBytes)}",
         ["--chunk-bytes"] = $"{PvmdOptions.Section}:{nameof(PvmdOptions.ChunkBytes)}",
+        ["--otlp-endpoint"] = $"{PvmdOptions.Section}:{nameof(PvmdOptions.Telemetry)}:{nameof(TelemetryOptions.OtlpEndpoint)}",
+        ["--otlp-protocol"] = $"{PvmdOptions.Section}:{nameof(PvmdOptions.Telemetry)}:{nameof(TelemetryOptions.Protocol)}",
+        ["--telemetry-console"] = $"{PvmdOptions.Section}:{nameof(PvmdOptions.Telemetry)}:{nameof(TelemetryOptions.Console)}",
+        ["--inject-extra-bytes"] = $"{PvmdOptions.Section}:{nameof(PvmdOptions.FaultInjection)}:{nameof(FaultInjectionOptions.ExtraBytes)}",
+        ["--inject-scope"] = $"{PvmdOptions.Section}:{nameof(PvmdOptions.FaultInjection)}:{nameof(FaultInjectionOptions.Scope)}",
+        ["--inject-probe-every"] = $"{PvmdOptions.Section}:{nameof(PvmdOptions.FaultInjection)}:{nameof(FaultInjectionOptions.ProbeEvery)}",
     };
 
     public const string Usage = """
         usage: pvmd [--socket PATH] [--listen HOST:PORT] [--socket-mode OCTAL]
                     [--max-ranges N] [--max-bytes N] [--max-write-bytes N] [--chunk-bytes N]
+                    [--otlp-endpoint URL] [--otlp-protocol grpc|http/protobuf] [--telemetry-console true]
+                    [--inject-extra-bytes N] [--inject-scope reads|probe|reads,probe] [--inject-probe-every N]
+        Telemetry also follows the standard OTEL_* variables (OTEL_EXPORTER_OTLP_ENDPOINT, ...).
+        --inject-extra-bytes is a test aid: it fakes mismatches, each labelled injected.
                pvmd --health-check [--socket PATH]   (exit 0 when the daemon answers SERVING)
         Every option can also be set as PVMD_<NAME> (PVMD_SOCKET) or Pvmd__<Name> in the
         environment, or in appsettings.json under "Pvmd".

@@ -30,6 +30,12 @@ public sealed class PvmdOptions
     /// <summary>Bytes per syscall batch and per streamed message: the bound on memory per read.</summary>
     public int ChunkBytes { get; set; } = 1 << 20;
 
+    /// <summary>Where traces, metrics and logs go (Pvmd:Telemetry).</summary>
+    public TelemetryOptions Telemetry { get; set; } = new();
+
+    /// <summary>Deliberate, labelled mismatches for seeing the reporting work (Pvmd:FaultInjection); off by default.</summary>
+    public FaultInjectionOptions FaultInjection { get; set; } = new();
+
     public TransferLimits Limits => new(MaxRangesPerRequest, (ulong)MaxBytesPerRequest, ChunkBytes, MaxWriteBytes);
 
     /// <summary>The socket mode as a file mode.</summary>
@@ -78,6 +84,8 @@ public sealed class PvmdOptionsValidator : IValidateOptions<PvmdOptions>
         {
             failures.Add("--max-write-bytes must be between 1 and 268435456");
         }
+        options.Telemetry.Validate(failures);
+        options.FaultInjection.Validate(failures);
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
 

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Grpc.Core;
 using Pvmd.Core;
 using Pvmd.Core.Interop;
@@ -10,14 +11,34 @@ public sealed partial class RemoteMemoryService
 {
     /// <summary>Runs the short-buffer probe and streams its records as the engine produces
     /// them; each write is awaited, so a slow client slows the sweep rather than filling the
-    /// daemon's memory.</summary>
+    /// daemon's memory. The sweep is one span under the RPC span, with an event per non-EXACT
+    /// case (the first hundred) and the counts per class.</summary>
     public override async Task ProbeShortBuffer(ProbeRequest request, IServerStreamWriter<ProbeResponse> responseStream, ServerCallContext context)
     {
+        var rpc = Activity.Current;
         var sweep = ProbeMapping.ToSweep(request);
         var cancellationToken = context.CancellationToken;
-        await foreach (var probeEvent in Engine.ShortBufferProbe.RunAsync(sweep, cancellationToken: cancellationToken).ConfigureAwait(false))
+        using var span = _telemetry.StartProbe(sweep);
+        try
         {
-            await responseStream.WriteAsync(ProbeMapping.ToResponse(probeEvent), cancellationToken).ConfigureAwait(false);
+            await foreach (var probeEvent in Engine.ShortBufferProbe.RunAsync(sweep, faults: _faults, cancellationToken: cancellationToken).ConfigureAwait(false))
+            {
+                switch (probeEvent)
+                {
+                    case Engine.ProbeCaseRecord record:
+                        _telemetry.OnProbeCase(span, rpc, record);
+                        break;
+                    case Engine.ProbeSummary summary:
+                        _telemetry.OnProbeSummary(span, rpc, summary);
+                        break;
+                }
+                await responseStream.WriteAsync(ProbeMapping.ToResponse(probeEvent), cancellationToken).ConfigureAwait(false);
+            }
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            _telemetry.OnProbeFailed(span, e);
+            throw;
         }
     }
 
@@ -125,6 +146,7 @@ public sealed partial class RemoteMemoryService
                 SourceChanged = record.SourceChanged,
                 Class = ToClass(record.Class),
                 ExpectedRet = measurement.ExpectedRet,
+                Injected = record.Injected,
             };
             foreach (var range in record.ModifiedBeyondRanges)
             {

@@ -1,6 +1,8 @@
+using System.Diagnostics;
 using Google.Protobuf;
 using Grpc.Core;
 using Pvmd.Core.Memory;
+using Pvmd.Server.Telemetry;
 using Pvmd.V1;
 
 namespace Pvmd.Server.Services;
@@ -8,9 +10,11 @@ namespace Pvmd.Server.Services;
 public sealed partial class RemoteMemoryService
 {
     /// <summary>Streams one message per syscall batch: its bytes (wrapped, not copied: each
-    /// batch has a buffer of its own) and the ranges it finished.</summary>
+    /// batch has a buffer of its own) and the ranges it finished. Each batch (each step of the
+    /// engine's enumeration) is a child span of the RPC's span.</summary>
     public override async Task ReadRemote(ReadRemoteRequest request, IServerStreamWriter<ReadRemoteResponse> responseStream, ServerCallContext context)
     {
+        var rpc = Activity.Current;
         var ranges = new MemoryRange[request.Ranges.Count];
         for (var i = 0; i < ranges.Length; i++)
         {
@@ -19,9 +23,26 @@ public sealed partial class RemoteMemoryService
         // Validate before pinning the target: a malformed request costs nothing.
         _limits.ValidateRead(ranges);
         using var target = ProtoMapping.Open(request.Target);
-        var reader = new RemoteReader(_limits);
-        foreach (var batch in reader.Read(target, ranges, request.Verify, context.CancellationToken))
+        _telemetry.OnRpc(rpc, target.Pid);
+        var reader = new RemoteReader(_limits, _faults);
+        using var batches = reader.Read(target, ranges, request.Verify, context.CancellationToken).GetEnumerator();
+        while (true)
         {
+            var start = _telemetry.SyscallStart();
+            try
+            {
+                if (!batches.MoveNext())
+                {
+                    break;
+                }
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                _telemetry.OnSyscallFailed(TelemetryNames.ReadSpan, "read", target.Pid, e, start);
+                throw;
+            }
+            var batch = batches.Current;
+            _telemetry.OnReadBatch(rpc, target.Pid, batch, start);
             var response = new ReadRemoteResponse();
             foreach (var piece in batch.Pieces)
             {
@@ -71,6 +92,7 @@ public sealed partial class RemoteMemoryService
                 FirstModifiedOffset = check.FirstModifiedOffset,
                 LastModifiedOffset = check.LastModifiedOffset,
                 Mismatch = check.Mismatch,
+                Injected = check.Injected,
             };
         }
         return result;

@@ -14,9 +14,13 @@ internal sealed class FakeCallInvoker : CallInvoker
 
     public List<object> Requests { get; } = [];
 
+    /// <summary>The headers each call was made with (null when it had none).</summary>
+    public List<Metadata?> Headers { get; } = [];
+
     public override AsyncUnaryCall<TResponse> AsyncUnaryCall<TRequest, TResponse>(Method<TRequest, TResponse> method, string? host, CallOptions options, TRequest request)
     {
         Requests.Add(request);
+        Headers.Add(options.Headers);
         Task<TResponse> response;
         try
         {
@@ -33,6 +37,7 @@ internal sealed class FakeCallInvoker : CallInvoker
     public override AsyncServerStreamingCall<TResponse> AsyncServerStreamingCall<TRequest, TResponse>(Method<TRequest, TResponse> method, string? host, CallOptions options, TRequest request)
     {
         Requests.Add(request);
+        Headers.Add(options.Headers);
         var reader = new Reader<TResponse>([.. Stream.Cast<TResponse>()], StreamFailure);
         return new AsyncServerStreamingCall<TResponse>(reader, Task.FromResult(new Metadata()), () => Status.DefaultSuccess, () => [], () => { });
     }
