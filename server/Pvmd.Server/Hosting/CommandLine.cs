@@ -13,11 +13,12 @@ public static class CommandLine
         ["--max-bytes"] = $"{PvmdOptions.Section}:{nameof(PvmdOptions.MaxBytesPerRequest)}",
         ["--max-write-bytes"] = $"{PvmdOptions.Section}:{nameof(PvmdOptions.MaxWriteBytes)}",
         ["--chunk-bytes"] = $"{PvmdOptions.Section}:{nameof(PvmdOptions.ChunkBytes)}",
-    };
+    }.Concat(Security.SecurityOptions.Switches).ToDictionary();
 
     public const string Usage = """
         usage: pvmd [--socket PATH] [--listen HOST:PORT] [--socket-mode OCTAL]
                     [--max-ranges N] [--max-bytes N] [--max-write-bytes N] [--chunk-bytes N]
+        """ + Security.SecurityOptions.Usage + """
         Every option can also be set as PVMD_<NAME> (PVMD_SOCKET) or Pvmd__<Name> in the
         environment, or in appsettings.json under "Pvmd".
         """;
@@ -33,6 +34,10 @@ public static class CommandLine
             {
                 return $"unknown argument '{args[i]}'";
             }
+            if (Security.SecurityOptions.Flags.Contains(name))
+            {
+                continue;
+            }
             if (!args[i].Contains('=') && (++i >= args.Length || args[i].StartsWith("--", StringComparison.Ordinal)))
             {
                 return $"{name} needs a value";
@@ -40,4 +45,9 @@ public static class CommandLine
         }
         return null;
     }
+
+    /// <summary>Gives each flag (--insecure) its value (--insecure=true), as the configuration
+    /// binder expects; run after <see cref="FindError"/>.</summary>
+    public static string[] Normalize(string[] args) =>
+        [.. args.Select(a => Security.SecurityOptions.Flags.Contains(a) ? $"{a}=true" : a)];
 }
