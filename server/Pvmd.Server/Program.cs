@@ -117,6 +117,7 @@ builder.WebHost.ConfigureKestrel(kestrel =>
 });
 
 var app = builder.Build();
+app.UseMalformedRequestStatus();
 app.MapGrpcService<RemoteMemoryService>();
 app.MapGrpcReflectionService();
 app.MapGrpcHealthChecksService();

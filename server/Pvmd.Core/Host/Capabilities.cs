@@ -211,7 +211,8 @@ public static class Capabilities
         return true;
     }
 
-    /// <summary>execve(/proc/self/exe) with this process's own argv (from /proc/self/cmdline,
+    /// <summary>execve of this process's own program (the target of /proc/self/exe, so the new
+    /// image keeps its command name) with its own argv (from /proc/self/cmdline,
     /// exact whatever the host: apphost or dotnet pvmd.dll) and environment plus the marker.
     /// Returns the error when execve fails.</summary>
     private static unsafe string Reexecute()
@@ -238,11 +239,12 @@ public static class Capabilities
                 envBlock[i] = Marshal.StringToCoTaskMemUTF8(environment[i]);
                 pointers.Add(envBlock[i]);
             }
+            var program = new FileInfo("/proc/self/exe").LinkTarget ?? "/proc/self/exe";
             fixed (nint* envp = envBlock)
             {
-                Libc.Execve("/proc/self/exe", argvBlock, envp);
+                Libc.Execve(program, argvBlock, envp);
             }
-            return $"execve(/proc/self/exe) failed: {Errno.Name(Marshal.GetLastPInvokeError())}";
+            return $"execve({program}) failed: {Errno.Name(Marshal.GetLastPInvokeError())}";
         }
         finally
         {

@@ -60,6 +60,28 @@ public static class SecurityHosting
         return services;
     }
 
+    /// <summary>
+    /// Keeps the promise that the daemon never answers UNKNOWN. A request message that cannot be
+    /// decoded (truncated or invalid protobuf, a length prefix beyond 2 GiB) fails inside
+    /// grpc-dotnet before any interceptor runs, and grpc-dotnet answers UNKNOWN for it; such a
+    /// call gets INTERNAL ("malformed request message"), the code gRPC gives to a request it
+    /// cannot parse. Those answers are trailers-only, so their status is in the headers.
+    /// </summary>
+    public static IApplicationBuilder UseMalformedRequestStatus(this IApplicationBuilder app) => app.Use((context, next) =>
+    {
+        context.Response.OnStarting(() =>
+        {
+            var headers = context.Response.Headers;
+            if (headers.TryGetValue("grpc-status", out var status) && status == "2")
+            {
+                headers["grpc-status"] = "13";
+                headers["grpc-message"] = "malformed request message";
+            }
+            return Task.CompletedTask;
+        });
+        return next(context);
+    });
+
     /// <summary>Start lines: the policy, the audit log, how TCP is protected.</summary>
     public static void LogStart(IServiceProvider services, PvmdOptions daemon, TransportSecurity? transport)
     {
