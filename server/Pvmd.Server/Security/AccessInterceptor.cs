@@ -226,6 +226,7 @@ public sealed class AccessInterceptor(
         InvalidRequestException => "INVALID_ARGUMENT",
         TargetChangedException => "FAILED_PRECONDITION",
         ResourceLimitException => "RESOURCE_EXHAUSTED",
+        ProbeAbortedException => "ABORTED",
         OperationCanceledException => "CANCELLED",
         RpcException { StatusCode: StatusCode.Cancelled } => "CANCELLED",
         RpcException { StatusCode: StatusCode.DeadlineExceeded } => "DEADLINE_EXCEEDED",
