@@ -36,8 +36,6 @@ public sealed class RawGrpc(string socketPath) : IDisposable
         },
     })
     {
-        DefaultRequestVersion = HttpVersion.Version20,
-        DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact,
         Timeout = TimeSpan.FromSeconds(30),
     };
 
@@ -58,6 +56,8 @@ public sealed class RawGrpc(string socketPath) : IDisposable
         using var request = new HttpRequestMessage(HttpMethod.Post, $"http://localhost{method}")
         {
             Content = new ByteArrayContent(body),
+            Version = HttpVersion.Version20,
+            VersionPolicy = HttpVersionPolicy.RequestVersionExact,
         };
         request.Content.Headers.ContentType = MediaTypeHeaderValue.Parse(contentType);
         request.Headers.TE.Add(new TransferCodingWithQualityHeaderValue("trailers"));
