@@ -59,27 +59,12 @@ public sealed record ProcessCredentials(uint[] Uids, uint[] Gids, ulong Permitte
         return *(uint*)(buffer + Libc.StatxUidOffset);
     }
 
-    /// <summary>The directory of the cgroup v2 hierarchy the process is in ("0::/path"), or its
-    /// first v1 line's path on a v1-only host; null when gone.</summary>
-    public static string? ReadCgroup(int pid, string procRoot = "/proc")
+    /// <summary>The text of /proc/PID/cgroup; null when the process is gone.</summary>
+    public static string? ReadCgroupFile(int pid, string procRoot = "/proc")
     {
         try
         {
-            string? first = null;
-            foreach (var line in File.ReadLines($"{procRoot}/{pid}/cgroup"))
-            {
-                var parts = line.Split(':', 3);
-                if (parts.Length < 3)
-                {
-                    continue;
-                }
-                if (parts[0] == "0" && parts[1].Length == 0)
-                {
-                    return parts[2];
-                }
-                first ??= parts[2];
-            }
-            return first ?? "";
+            return File.ReadAllText($"{procRoot}/{pid}/cgroup");
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -87,7 +72,29 @@ public sealed record ProcessCredentials(uint[] Uids, uint[] Gids, ulong Permitte
         }
     }
 
-    /// <summary>The container id in a cgroup path: the last 64-hex-digit word of it, as
+    /// <summary>The path of the cgroup v2 line ("0::/path") of a /proc/PID/cgroup text, or the
+    /// first v1 line's path on a host without cgroup v2.</summary>
+    public static string CgroupPath(string cgroupFile)
+    {
+        string? first = null;
+        foreach (var line in cgroupFile.Split('\n', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var parts = line.Split(':', 3);
+            if (parts.Length < 3)
+            {
+                continue;
+            }
+            if (parts[0] == "0" && parts[1].Length == 0)
+            {
+                return parts[2];
+            }
+            first ??= parts[2];
+        }
+        return first ?? "";
+    }
+
+    /// <summary>The container id in cgroup paths (all lines of /proc/PID/cgroup: on a hybrid
+    /// host the id is in the v1 lines only): the last 64-hex-digit word, as
     /// docker, containerd, CRI-O and podman name their scopes ("docker-&lt;id&gt;.scope",
     /// "/kubepods/.../&lt;id&gt;", "crio-&lt;id&gt;.scope", "libpod-&lt;id&gt;.scope"); "" when none.</summary>
     public static string ContainerId(string cgroup)

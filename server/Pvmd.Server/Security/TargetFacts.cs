@@ -12,7 +12,7 @@ public sealed class TargetFacts
 {
     private readonly Lazy<ProcessCredentials?> _credentials;
     private readonly Lazy<string> _executable;
-    private readonly Lazy<string> _cgroup;
+    private readonly Lazy<string> _cgroupFile;
 
     public TargetFacts(int pid, ulong startTime, string command)
     {
@@ -22,7 +22,7 @@ public sealed class TargetFacts
         IsDaemon = pid == Environment.ProcessId;
         _credentials = new(() => ProcessCredentials.TryRead(pid));
         _executable = new(() => ReadExecutable(pid));
-        _cgroup = new(() => ProcessCredentials.ReadCgroup(pid) ?? "");
+        _cgroupFile = new(() => ProcessCredentials.ReadCgroupFile(pid) ?? "");
     }
 
     public int Pid { get; }
@@ -39,9 +39,10 @@ public sealed class TargetFacts
 
     /// <summary>The cgroup v2 path; the process cannot move itself out of it without write
     /// access to the cgroup tree.</summary>
-    public string Cgroup => _cgroup.Value;
+    public string Cgroup => ProcessCredentials.CgroupPath(_cgroupFile.Value);
 
-    public string ContainerId => ProcessCredentials.ContainerId(Cgroup);
+    /// <summary>The container id found in any line of /proc/PID/cgroup; "" when none.</summary>
+    public string ContainerId => ProcessCredentials.ContainerId(_cgroupFile.Value);
 
     public ProcessCredentials? Credentials => _credentials.Value;
 
