@@ -165,7 +165,7 @@ public sealed record Decision(bool Allowed, string RuleName, int RuleIndex, stri
 /// <summary>
 /// A loaded policy. Rules are tried in order and the first that matches the caller, the
 /// operation and the target decides; when none does, the call is denied ("no-rule"). The
-/// daemon itself (for every operation) and pid 1 (for writes and probes) are protected: an
+/// daemon itself (for every operation but listing) and pid 1 (for writes and probes) are protected: an
 /// allow rule reaches them only through a target selector that names them (pid: 1,
 /// daemon: true), never through "any" or a uid.
 /// </summary>
@@ -195,7 +195,8 @@ public sealed class Policy(IReadOnlyList<Rule> rules, string source)
             {
                 return Verdict(rule, rule.Effect == Effect.Allow, "");
             }
-            var isProtected = target.IsDaemon || (target.Pid == 1 && Operations.Changes(operation));
+            // Listing the daemon reveals nothing /proc does not; every other access is protected.
+            var isProtected = (target.IsDaemon && operation != Operation.Processes) || (target.Pid == 1 && Operations.Changes(operation));
             foreach (var selector in rule.Targets)
             {
                 if (!selector.Matches(target, caller))
