@@ -15,6 +15,7 @@ public sealed class TestCertificates : IDisposable
     private static readonly Oid s_clientAuth = new("1.3.6.1.5.5.7.3.2");
 
     private readonly List<X509Certificate2> _owned = [];
+    private readonly DateTimeOffset _now = DateTimeOffset.UtcNow;
 
     public TestCertificates()
     {
@@ -74,7 +75,7 @@ public sealed class TestCertificates : IDisposable
         request.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, false, 0, true));
         request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.KeyCertSign | X509KeyUsageFlags.CrlSign, true));
         request.CertificateExtensions.Add(new X509SubjectKeyIdentifierExtension(request.PublicKey, false));
-        var certificate = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddDays(1));
+        var certificate = request.CreateSelfSigned(_now.AddMinutes(-10), _now.AddDays(2));
         _owned.Add(certificate);
         return certificate;
     }
@@ -94,7 +95,7 @@ public sealed class TestCertificates : IDisposable
             request.CertificateExtensions.Add(names.Build());
         }
         var serial = RandomNumberGenerator.GetBytes(12);
-        using var issued = request.Create(authority, DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddDays(1), serial);
+        using var issued = request.Create(authority, _now.AddMinutes(-5), _now.AddDays(1), serial);
         var certificate = issued.CopyWithPrivateKey(key);
         _owned.Add(certificate);
         return certificate;
