@@ -10,11 +10,11 @@ internal sealed class ProbeRequestOptions
 {
     public Option<string?> Op { get; } = Choice("--op", "Which call to probe (default: both).", "readv", "writev", "both");
 
-    public Option<(int Min, int Max)?> Before { get; } = NonZeroRange("--before", "B, the bytes before the break (default 0..128).");
+    public Option<(int Min, int Max)?> Before { get; } = SweepRange("--before", "B, the bytes before the break (default 0..128).");
 
-    public Option<(int Min, int Max)?> After { get; } = NonZeroRange("--after", "A, the bytes after the break (default 1..64).");
+    public Option<(int Min, int Max)?> After { get; } = SweepRange("--after", "A, the bytes after the break (default 1..64).");
 
-    public Option<(int Min, int Max)?> Misalignment { get; } = NonZeroRange("--misalignment", "r, the target buffer's misalignment: it starts at page offset 64 + r (default 0..15).");
+    public Option<(int Min, int Max)?> Misalignment { get; } = SweepRange("--misalignment", "r, the target buffer's misalignment: it starts at page offset 64 + r (default 0..15).");
 
     public Option<int[]> SparseBefore { get; } = OptionFactory.IntList("--sparse-before", "Extra B values (each below the page size) added to the sweep.");
 
@@ -115,8 +115,6 @@ internal sealed class ProbeRequestOptions
         return option;
     }
 
-    // The contract reads an IntRange of 0..0 as "use the default", so it cannot be asked for.
-    private static Option<(int Min, int Max)?> NonZeroRange(string name, string description) =>
-        OptionFactory.IntRange(name, description, range =>
-            range is (0, 0) ? "0..0 cannot be requested (the contract reads it as the default range)" : null);
+    private static Option<(int Min, int Max)?> SweepRange(string name, string description) =>
+        OptionFactory.IntRange(name, description);
 }

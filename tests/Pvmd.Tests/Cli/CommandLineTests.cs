@@ -51,7 +51,6 @@ public sealed class CommandLineTests
     [InlineData("write", "--pid", "1", "--address", "0x1000")]
     [InlineData("write", "--pid", "1", "--address", "0x1000", "--hex", "90", "--file", "x")]
     [InlineData("write", "--pid", "1", "--address", "0x1000", "--hex", "909")]
-    [InlineData("probe", "--misalignment", "0..0")]
     [InlineData("probe", "--before", "9..3")]
     [InlineData("probe", "--pid", "7")]
     [InlineData("probe", "--guard", "mprotect")]
