@@ -9,15 +9,16 @@ namespace Pvmd.Tests.Reliability;
 /// <summary>
 /// Property-based tests of request validation: for any list of ranges, built from the values
 /// where validation goes wrong in practice (0, 1, the limits and one past them, the 2^63 and
-/// 2^64 boundaries), the daemon's validation accepts exactly what a plain statement of the
+/// 2^64 boundaries: any address may be asked for, but a range may not wrap past 2^64), the daemon's validation accepts exactly what a plain statement of the
 /// rules accepts, and refuses everything else with <see cref="InvalidRequestException"/> only.
 /// </summary>
 public sealed class RequestValidationProperties
 {
     private const int MaxRanges = 8;
     private const ulong MaxBytes = 1 << 20;
+    private const int MaxWriteBytes = 1 << 19;
 
-    private static readonly TransferLimits s_limits = new(MaxRanges, MaxBytes, 4096);
+    private static readonly TransferLimits s_limits = new(MaxRanges, MaxBytes, 4096, MaxWriteBytes);
 
     private static readonly Gen<ulong> s_addresses = Gen.OneOf(
         Gen.Elements<ulong>(0UL, 1UL, 4096UL, 0x7fff_ffff_f000UL, (ulong)long.MaxValue - MaxBytes, (ulong)long.MaxValue - 1, (ulong)long.MaxValue, (ulong)long.MaxValue + 1, ulong.MaxValue - 1, ulong.MaxValue),
@@ -44,7 +45,7 @@ public sealed class RequestValidationProperties
         foreach (var range in ranges)
         {
             var end = (System.Numerics.BigInteger)range.Address + range.Length;
-            if (range.Length == 0 || range.Length > MaxBytes || end > long.MaxValue)
+            if (range.Length == 0 || range.Length > MaxBytes || end > ulong.MaxValue)
             {
                 return false;
             }
@@ -82,6 +83,6 @@ public sealed class RequestValidationProperties
             {
                 accepted = false;
             }
-            return accepted == (length > 0 && Acceptable([new MemoryRange(address, (ulong)length)]));
+            return accepted == (length > 0 && length <= MaxWriteBytes && Acceptable([new MemoryRange(address, (ulong)length)]));
         });
 }
