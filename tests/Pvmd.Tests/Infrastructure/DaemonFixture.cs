@@ -23,7 +23,7 @@ public sealed class DaemonFixture : IAsyncLifetime, IAsyncDisposable
 
     /// <summary>A daemon with more switches (a policy, TLS, limits); --socket and --audit-log
     /// given here replace the temporary ones.</summary>
-    public DaemonFixture(IEnumerable<string> arguments)
+    private DaemonFixture(IEnumerable<string> arguments)
     {
         _arguments = [.. arguments];
     }
