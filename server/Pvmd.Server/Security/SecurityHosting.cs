@@ -12,9 +12,17 @@ public static class SecurityHosting
     public static string? Prepare(IConfiguration configuration, PvmdOptions daemon, out SecurityOptions security, out Policy policy, out TransportSecurity? transport)
     {
         security = new SecurityOptions();
-        configuration.GetSection(PvmdOptions.Section).Bind(security);
         policy = PolicyParser.Default;
         transport = null;
+        try
+        {
+            configuration.GetSection(PvmdOptions.Section).Bind(security);
+        }
+        catch (InvalidOperationException e)
+        {
+            // A value of the wrong type (PVMD_INSECURE=yes, --max-concurrent=many).
+            return $"invalid options: {e.InnerException?.Message ?? e.Message}";
+        }
         var failures = SecurityOptionsValidator.Validate(security, daemon);
         if (failures.Count > 0)
         {
