@@ -41,6 +41,27 @@ internal sealed class GlobalOptions
         },
     };
 
+    public Option<FileInfo?> TlsCertificate { get; } = new("--tls-cert")
+    {
+        Description = "Client certificate (PEM) for an https:// daemon: the daemon requires one, and its subject is who you are to the daemon's policy.",
+        HelpName = "PEM",
+        Recursive = true,
+    };
+
+    public Option<FileInfo?> TlsKey { get; } = new("--tls-key")
+    {
+        Description = "The client certificate's private key (PEM), when --tls-cert does not hold it.",
+        HelpName = "PEM",
+        Recursive = true,
+    };
+
+    public Option<FileInfo?> TlsAuthorities { get; } = new("--tls-ca")
+    {
+        Description = "CA bundle (PEM) that signs the daemon's certificate; without it, the system's trust store.",
+        HelpName = "PEM",
+        Recursive = true,
+    };
+
     public Option<bool> Verbose { get; } = new("--verbose", "-v")
     {
         Description = "On failure, print the stack trace after the one-line error.",
@@ -69,6 +90,9 @@ internal sealed class GlobalOptions
     {
         root.Options.Add(Socket);
         root.Options.Add(Address);
+        root.Options.Add(TlsCertificate);
+        root.Options.Add(TlsKey);
+        root.Options.Add(TlsAuthorities);
         root.Options.Add(Verbose);
         root.Options.Add(OtlpEndpoint);
     }
@@ -86,9 +110,36 @@ internal sealed class GlobalOptions
         return [.. sockets.Select(PvmdClientOptions.ForSocket), .. addresses.Select(PvmdClientOptions.ForAddress)];
     }
 
-    public IReadOnlyList<PvmdClientOptions> ResolveEndpoints(ParseResult parseResult) =>
-        ResolveEndpoints(
+    public IReadOnlyList<PvmdClientOptions> ResolveEndpoints(ParseResult parseResult)
+    {
+        var endpoints = ResolveEndpoints(
             parseResult.GetValue(Socket) ?? [],
             parseResult.GetValue(Address) ?? [],
             Environment.GetEnvironmentVariable(SocketEnvironmentVariable));
+        var certificate = parseResult.GetValue(TlsCertificate);
+        var key = parseResult.GetValue(TlsKey);
+        var authorities = parseResult.GetValue(TlsAuthorities);
+        if (certificate is null && key is null && authorities is null)
+        {
+            return endpoints;
+        }
+        if (key is not null && certificate is null)
+        {
+            throw new UsageException("--tls-key needs --tls-cert");
+        }
+        if (!endpoints.Any(e => e.Address?.Scheme == Uri.UriSchemeHttps))
+        {
+            throw new UsageException("--tls-cert, --tls-key and --tls-ca apply to an https:// daemon (--url)");
+        }
+        PvmdTlsOptions tls;
+        try
+        {
+            tls = PvmdTlsOptions.FromPemFiles(certificate?.FullName, key?.FullName, authorities?.FullName);
+        }
+        catch (ArgumentException e)
+        {
+            throw new UsageException(e.Message);
+        }
+        return [.. endpoints.Select(e => e.Address?.Scheme == Uri.UriSchemeHttps ? e with { Tls = tls } : e)];
+    }
 }

@@ -387,6 +387,10 @@ public sealed class PvmdClient : IDisposable, IAsyncDisposable
         else
         {
             address = options.Address!;
+            if (options.Tls is { } tls)
+            {
+                handler.SslOptions = tls.ToSslOptions();
+            }
         }
 
         return GrpcChannel.ForAddress(address, new GrpcChannelOptions

@@ -3,10 +3,9 @@ namespace Pvmd.Client;
 /// <summary>Where the daemon listens and how to talk to it. Give exactly one of
 /// <see cref="SocketPath"/> (the default deployment: a Unix socket, HTTP/2 without TLS, access
 /// controlled by the socket's file permissions) or <see cref="Address"/> (http or https).</summary>
-/// <remarks>Transport security settings (a client certificate and a CA bundle for mutual TLS)
-/// will be added as one more init-only property that only applies to an https
-/// <see cref="Address"/>; an https address already validates the daemon's certificate
-/// against the system trust store.</remarks>
+/// <remarks>Mutual TLS (a client certificate and a CA bundle) is <see cref="Tls"/>, for an
+/// https <see cref="Address"/> only; without it an https address validates the daemon's
+/// certificate against the system trust store and presents no client certificate.</remarks>
 public sealed record PvmdClientOptions
 {
     /// <summary>The socket the daemon listens on when it is not told otherwise.</summary>
@@ -21,6 +20,9 @@ public sealed record PvmdClientOptions
 
     /// <summary>The daemon's URL (http or https) when it listens on TCP.</summary>
     public Uri? Address { get; init; }
+
+    /// <summary>Client certificate and trusted authorities for an https <see cref="Address"/>.</summary>
+    public PvmdTlsOptions? Tls { get; init; }
 
     /// <summary>The largest message the client accepts from the daemon, in bytes.</summary>
     public int MaxReceiveMessageSize { get; init; } = DefaultMaxReceiveMessageSize;
@@ -56,6 +58,11 @@ public sealed record PvmdClientOptions
             && (!Address.IsAbsoluteUri || (Address.Scheme != Uri.UriSchemeHttp && Address.Scheme != Uri.UriSchemeHttps)))
         {
             throw new ArgumentException($"Address must be an absolute http or https URL, not '{Address}'.");
+        }
+
+        if (Tls is not null && Address?.Scheme != Uri.UriSchemeHttps)
+        {
+            throw new ArgumentException("Tls applies to an https Address only.");
         }
 
         if (MaxReceiveMessageSize <= 0)

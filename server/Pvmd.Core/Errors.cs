@@ -22,6 +22,10 @@ public abstract class PvmdException(string reason, string message, Exception? in
     : Exception(message, inner)
 {
     public string Reason { get; } = reason;
+
+    /// <summary>Extra machine-readable facts for the error report (the policy rule that denied,
+    /// the limit that was reached), sent as ErrorInfo metadata.</summary>
+    public IDictionary<string, string> Metadata { get; } = new Dictionary<string, string>();
 }
 
 /// <summary>The target process does not exist (or has exited).</summary>
@@ -47,6 +51,14 @@ public sealed class TargetChangedException(int pid, ulong expected, ulong actual
     : PvmdException("PID_REUSED", $"pid {pid} started at tick {actual}, not {expected}: the pid was reused")
 {
     public int Pid { get; } = pid;
+}
+
+/// <summary>One of the daemon's limits (concurrent requests in total or per caller) is reached;
+/// nothing was done, and the same request may succeed later.</summary>
+public sealed class ResourceLimitException(string limit, string message)
+    : PvmdException("LIMIT_REACHED", message)
+{
+    public string Limit { get; } = limit;
 }
 
 /// <summary>Something outside the probe's control broke one of its assumptions while it ran

@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Options;
 using Pvmd.Core.Host;
 using Pvmd.Server.Hosting;
+using Pvmd.Server.Security;
 using Pvmd.Server.Services;
 using Pvmd.Server.Telemetry;
 
@@ -23,6 +24,7 @@ if (CommandLine.FindError(args) is { } argumentError)
     Console.Error.WriteLine(CommandLine.Usage);
     return 2;
 }
+args = CommandLine.Normalize(args);
 
 var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = [], ContentRootPath = AppContext.BaseDirectory });
 builder.Configuration.AddInMemoryCollection(EnvironmentSwitches());
@@ -56,10 +58,23 @@ if (validation.Failed || telemetryErrors.Count > 0)
     return 2;
 }
 builder.AddPvmdTelemetry(telemetry, HostFacts.Current);
+if (SecurityHosting.Prepare(builder.Configuration, options, out var security, out var policy, out var transport) is { } securityError)
+{
+    Console.Error.WriteLine($"pvmd: {securityError}");
+    return 2;
+}
+// Before anything is bound: this re-executes the daemon with only the capabilities it needs.
+if (Hardening.RestrictCapabilities(options) is { } capabilityError)
+{
+    Console.Error.WriteLine($"pvmd: cannot drop capabilities: {capabilityError}");
+    return 1;
+}
+builder.Services.AddPvmdSecurity(builder.Configuration, security, policy);
 
 builder.Services.AddGrpc(o =>
 {
     o.Interceptors.Add<ErrorMappingInterceptor>();
+    o.Interceptors.Add<AccessInterceptor>();
     o.MaxReceiveMessageSize = options.MaxWriteBytes + (64 << 10);
     o.MaxSendMessageSize = null;
     o.EnableDetailedErrors = false;
@@ -90,22 +105,36 @@ builder.WebHost.ConfigureKestrel(kestrel =>
     kestrel.Limits.MaxRequestBodySize = null;
     if (!string.IsNullOrEmpty(options.Socket))
     {
-        kestrel.ListenUnixSocket(options.Socket, l => l.Protocols = HttpProtocols.Http2);
+        kestrel.ListenUnixSocket(options.Socket, l =>
+        {
+            l.Protocols = HttpProtocols.Http2;
+            l.UsePeerCredentials(kestrel.ApplicationServices.GetRequiredService<ILogger<PeerCredentialsFeature>>());
+        });
     }
     if (!string.IsNullOrEmpty(options.Listen) && PvmdOptionsValidator.TryParseEndpoint(options.Listen, out var host, out var port))
     {
-        if (host is "localhost" or "*")
+        void Configure(ListenOptions l)
         {
-            kestrel.ListenLocalhost(port, l => l.Protocols = HttpProtocols.Http2);
+            l.Protocols = HttpProtocols.Http2;
+            transport?.Configure(l, kestrel.ApplicationServices.GetRequiredService<ILogger<TransportSecurity>>());
+        }
+        if (host is "localhost")
+        {
+            kestrel.ListenLocalhost(port, Configure);
+        }
+        else if (host is "*")
+        {
+            kestrel.ListenAnyIP(port, Configure);
         }
         else
         {
-            kestrel.Listen(System.Net.IPAddress.Parse(host), port, l => l.Protocols = HttpProtocols.Http2);
+            kestrel.Listen(System.Net.IPAddress.Parse(host), port, Configure);
         }
     }
 });
 
 var app = builder.Build();
+app.UseMalformedRequestStatus();
 app.MapGrpcService<RemoteMemoryService>();
 app.MapGrpcReflectionService();
 app.MapGrpcHealthChecksService();
@@ -121,13 +150,11 @@ app.Lifetime.ApplicationStarted.Register(() =>
             Log.StaleSocketReplaced(logger, options.Socket);
         }
     }
-    if (!string.IsNullOrEmpty(options.Listen))
-    {
-        Log.PlainTcp(logger, options.Listen);
-    }
+    SecurityHosting.LogStart(app.Services, options, transport);
+    var hardening = Hardening.AfterStart(logger);
     var facts = HostFacts.Current;
     var endpoints = string.Join(", ", new[] { options.Socket, options.Listen }.Where(e => !string.IsNullOrEmpty(e)));
-    Log.Started(logger, facts.DaemonVersion, endpoints, HostFacts.ReadHasCapSysPtrace() ? "held" : "NOT held", HostFacts.ReadYamaPtraceScope());
+    Log.Started(logger, facts.DaemonVersion, endpoints, HostFacts.ReadHasCapSysPtrace() ? "held" : "NOT held", hardening, Hardening.DescribeYama(HostFacts.ReadYamaPtraceScope()));
     TelemetryLog.Plan(logger, telemetry.ToString());
     if (options.FaultInjection.ToEngine() is { } faults)
     {

@@ -19,7 +19,7 @@ public static class CommandLine
         ["--inject-extra-bytes"] = $"{PvmdOptions.Section}:{nameof(PvmdOptions.FaultInjection)}:{nameof(FaultInjectionOptions.ExtraBytes)}",
         ["--inject-scope"] = $"{PvmdOptions.Section}:{nameof(PvmdOptions.FaultInjection)}:{nameof(FaultInjectionOptions.Scope)}",
         ["--inject-probe-every"] = $"{PvmdOptions.Section}:{nameof(PvmdOptions.FaultInjection)}:{nameof(FaultInjectionOptions.ProbeEvery)}",
-    };
+    }.Concat(Security.SecurityOptions.Switches).ToDictionary();
 
     public const string Usage = """
         usage: pvmd [--socket PATH] [--listen HOST:PORT] [--socket-mode OCTAL]
@@ -29,6 +29,7 @@ public static class CommandLine
         Telemetry also follows the standard OTEL_* variables (OTEL_EXPORTER_OTLP_ENDPOINT, ...).
         --inject-extra-bytes is a test aid: it fakes mismatches, each labelled injected.
                pvmd --health-check [--socket PATH]   (exit 0 when the daemon answers SERVING)
+        """ + Security.SecurityOptions.Usage + """
         Every option can also be set as PVMD_<NAME> (PVMD_SOCKET) or Pvmd__<Name> in the
         environment, or in appsettings.json under "Pvmd".
         """;
@@ -44,6 +45,10 @@ public static class CommandLine
             {
                 return $"unknown argument '{args[i]}'";
             }
+            if (Security.SecurityOptions.Flags.Contains(name))
+            {
+                continue;
+            }
             if (!args[i].Contains('=') && (++i >= args.Length || args[i].StartsWith("--", StringComparison.Ordinal)))
             {
                 return $"{name} needs a value";
@@ -51,4 +56,9 @@ public static class CommandLine
         }
         return null;
     }
+
+    /// <summary>Gives each flag (--insecure) its value (--insecure=true), as the configuration
+    /// binder expects; run after <see cref="FindError"/>.</summary>
+    public static string[] Normalize(string[] args) =>
+        [.. args.Select(a => Security.SecurityOptions.Flags.Contains(a) ? $"{a}=true" : a)];
 }

@@ -47,6 +47,7 @@ public sealed class ErrorMappingInterceptor(ILogger<ErrorMappingInterceptor> log
             AccessDeniedException e => (Code.PermissionDenied, e.Reason, e.Message, e.Cause.ToString().ToLowerInvariant()),
             InvalidRequestException e => (Code.InvalidArgument, e.Reason, e.Message, null),
             TargetChangedException e => (Code.FailedPrecondition, e.Reason, e.Message, null),
+            ResourceLimitException e => (Code.ResourceExhausted, e.Reason, e.Message, null),
             ProbeAbortedException e => (Code.Aborted, e.Reason, e.Message, null),
             SystemCallException e => (Code.Internal, e.Reason, e.Message, null),
             OperationCanceledException when context.CancellationToken.IsCancellationRequested => (Code.Cancelled, "CANCELLED", "the call was cancelled", null),
@@ -65,6 +66,10 @@ public sealed class ErrorMappingInterceptor(ILogger<ErrorMappingInterceptor> log
         if (cause is not null)
         {
             info.Metadata["cause"] = cause;
+        }
+        if (exception is PvmdException { Metadata.Count: > 0 } pvmd)
+        {
+            info.Metadata.Add(pvmd.Metadata);
         }
         var status = new Google.Rpc.Status { Code = (int)code, Message = detail, Details = { Any.Pack(info) } };
         return status.ToRpcException();

@@ -3,14 +3,11 @@ namespace Pvmd.Server.Hosting;
 /// <summary>The daemon's log messages, with stable event ids.</summary>
 internal static partial class Log
 {
-    [LoggerMessage(1, LogLevel.Information, "pvmd {Version} listening on {Endpoints}; CAP_SYS_PTRACE {Capability}; Yama ptrace_scope {YamaScope}")]
-    public static partial void Started(ILogger logger, string version, string endpoints, string capability, int yamaScope);
+    [LoggerMessage(1, LogLevel.Information, "pvmd {Version} listening on {Endpoints}; CAP_SYS_PTRACE {Capability}; {Capabilities}; {Yama}")]
+    public static partial void Started(ILogger logger, string version, string endpoints, string capability, string capabilities, string yama);
 
     [LoggerMessage(2, LogLevel.Warning, "Replaced the stale socket {Path} (no daemon answered on it)")]
     public static partial void StaleSocketReplaced(ILogger logger, string path);
-
-    [LoggerMessage(3, LogLevel.Warning, "TCP endpoint {Endpoint} has no TLS and no authentication: anyone who reaches it can read and write any process on this host")]
-    public static partial void PlainTcp(ILogger logger, string endpoint);
 
     [LoggerMessage(4, LogLevel.Information, "{Method} refused: {Status} {Reason}: {Detail}")]
     public static partial void Refused(ILogger logger, string method, string status, string reason, string detail);

@@ -19,21 +19,43 @@ public static class CliRunner
     private static readonly TimeSpan s_timeout = TimeSpan.FromSeconds(60);
 
     /// <summary>Runs <c>pvmctl ARGS... --socket SOCKET</c> and waits for it to exit.</summary>
-    public static async Task<CliResult> RunAsync(string socketPath, params string[] arguments)
+    public static Task<CliResult> RunAsync(string socketPath, params string[] arguments) => RunCoreAsync(socketPath, null, arguments);
+
+    /// <summary>Runs <c>pvmctl ARGS...</c> with no --socket (for --url).</summary>
+    public static Task<CliResult> RunWithoutSocketAsync(params string[] arguments) => RunCoreAsync(null, null, arguments);
+
+    /// <summary>Runs pvmctl under another identity: <c>setpriv USER... -- pvmctl ARGS... --socket SOCKET</c>
+    /// (USER as ["--reuid", "65534", "--regid", "65534", "--clear-groups"]).</summary>
+    public static Task<CliResult> RunAsUserAsync(IReadOnlyList<string> user, string socketPath, params string[] arguments) => RunCoreAsync(socketPath, user, arguments);
+
+    private static async Task<CliResult> RunCoreAsync(string? socketPath, IReadOnlyList<string>? user, string[] arguments)
     {
-        var start = new ProcessStartInfo(RepoPaths.Cli)
+        var start = new ProcessStartInfo(user is null ? RepoPaths.Cli : "setpriv")
         {
             RedirectStandardInput = true,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
         };
+        if (user is not null)
+        {
+            foreach (var option in user)
+            {
+                start.ArgumentList.Add(option);
+            }
+            start.ArgumentList.Add("--");
+            start.ArgumentList.Add(RepoPaths.Cli);
+            start.Environment["HOME"] = "/tmp";
+        }
         foreach (var argument in arguments)
         {
             start.ArgumentList.Add(argument);
         }
-        start.ArgumentList.Add("--socket");
-        start.ArgumentList.Add(socketPath);
+        if (socketPath is not null)
+        {
+            start.ArgumentList.Add("--socket");
+            start.ArgumentList.Add(socketPath);
+        }
         // Make the output independent of the terminal the tests run from.
         start.Environment["NO_COLOR"] = "1";
         start.Environment["COLUMNS"] = "200";

@@ -49,15 +49,27 @@ public sealed class TargetProcess : IDisposable
     public bool HasExited => _process.HasExited;
 
     /// <summary>Starts a target and waits for its layout line.</summary>
-    public static TargetProcess Start(int patternPages = 4, string? tag = null)
+    /// <param name="user">setpriv(1) options (["--reuid", "65534", ...]) to start the target
+    /// under another identity; setpriv execs the target, so the pid is the target's.</param>
+    public static TargetProcess Start(int patternPages = 4, string? tag = null, IReadOnlyList<string>? user = null)
     {
-        var start = new ProcessStartInfo(RepoPaths.TestTarget)
+        var start = new ProcessStartInfo(user is null ? RepoPaths.TestTarget : "setpriv")
         {
             RedirectStandardInput = true,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
         };
+        if (user is not null)
+        {
+            foreach (var option in user)
+            {
+                start.ArgumentList.Add(option);
+            }
+            start.ArgumentList.Add("--");
+            start.ArgumentList.Add(RepoPaths.TestTarget);
+            start.Environment["HOME"] = "/tmp";
+        }
         start.ArgumentList.Add("--pattern-pages");
         start.ArgumentList.Add(patternPages.ToString(System.Globalization.CultureInfo.InvariantCulture));
         if (tag is not null)
