@@ -20,7 +20,7 @@ public sealed class BadInputFixture : IDisposable
     {
         Target = TargetProcess.Start(patternPages: 1);
         // The shell starts a child that exits at once, then becomes `sleep`, which never reaps it.
-        _zombieParent = Process.Start(new ProcessStartInfo("sh", ["-c", "sleep 0 & exec sleep 60"]) { UseShellExecute = false })
+        _zombieParent = Process.Start(new ProcessStartInfo("sh", ["-c", "sleep 0 & exec sleep 600"]) { UseShellExecute = false })
             ?? throw new InvalidOperationException("sh did not start");
         ZombiePid = WaitForZombieChild(_zombieParent.Id);
         FreePid = Pids.Free();
@@ -51,11 +51,11 @@ public sealed class BadInputFixture : IDisposable
         var clock = Stopwatch.StartNew();
         while (clock.Elapsed < TimeSpan.FromSeconds(10))
         {
-            var children = File.ReadAllText($"/proc/{parent}/task/{parent}/children").Split(' ', StringSplitOptions.RemoveEmptyEntries);
-            foreach (var child in children)
+            foreach (var directory in Directory.EnumerateDirectories("/proc"))
             {
-                var pid = int.Parse(child, CultureInfo.InvariantCulture);
-                if (ProcStat.TryRead(pid) is { IsZombie: true })
+                if (int.TryParse(Path.GetFileName(directory), NumberStyles.None, CultureInfo.InvariantCulture, out var pid)
+                    && ProcStat.TryRead(pid) is { IsZombie: true } stat
+                    && stat.ParentPid == parent)
                 {
                     return pid;
                 }

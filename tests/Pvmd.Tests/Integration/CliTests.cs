@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using Pvmd.TestTarget;
+using Exit = Pvmd.Cli.ExitCode;
 using Pvmd.Tests.Infrastructure;
 
 namespace Pvmd.Tests.Integration;
@@ -20,17 +21,6 @@ public sealed class CliTests : IClassFixture<TargetFixture>
         _daemon = daemon;
         _target = target.Target;
         _page = (ulong)_target.PageSize;
-    }
-
-    /// <summary>pvmctl's documented exit codes (its ExitCode enum).</summary>
-    private enum Exit
-    {
-        Ok = 0,
-        Usage = 2,
-        NotFound = 3,
-        TargetChanged = 6,
-        Unavailable = 7,
-        Incomplete = 9,
     }
 
     [Fact]

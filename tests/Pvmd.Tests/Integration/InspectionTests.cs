@@ -70,7 +70,8 @@ public sealed class InspectionTests : IClassFixture<TargetFixture>
         Assert.Equal(_target.StartTime, process.StartTime);
         Assert.Equal(Environment.ProcessId, process.Ppid);
         Assert.Equal("pvmd-test-targe", process.Name);
-        Assert.Equal(RepoPaths.TestTarget, process.Executable);
+        // /proc/PID/exe is the resolved path; the repository may sit behind a symbolic link.
+        Assert.EndsWith($"/tests/Pvmd.TestTarget/bin/{RepoPaths.Configuration}/net10.0/pvmd-test-target", process.Executable, StringComparison.Ordinal);
         Assert.Contains("--pattern-pages", process.Cmdline, StringComparison.Ordinal);
         Assert.Equal(ReadUid(_target.Pid), process.Uid);
         Assert.All(response.Processes, p => Assert.StartsWith("pvmd-test-targ", p.Name, StringComparison.Ordinal));
