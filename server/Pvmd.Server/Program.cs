@@ -158,7 +158,12 @@ app.Lifetime.ApplicationStarted.Register(() =>
     TelemetryLog.Plan(logger, telemetry.ToString());
     if (options.FaultInjection.ToEngine() is { } faults)
     {
-        TelemetryLog.FaultInjectionOn(logger, options.FaultInjection.Scope, faults.ExtraBytes, faults.ProbeEvery);
+        var where = string.Join(" and ", new[]
+        {
+            faults.Reads ? "verified reads that stop short" : null,
+            faults.Probe ? $"one probe case in {faults.ProbeEvery}" : null,
+        }.Where(part => part is not null));
+        TelemetryLog.FaultInjectionOn(logger, faults.ExtraBytes, where);
     }
 });
 app.Lifetime.ApplicationStopped.Register(() =>

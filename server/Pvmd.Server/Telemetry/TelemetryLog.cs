@@ -6,8 +6,8 @@ internal static partial class TelemetryLog
     [LoggerMessage(100, LogLevel.Warning, "Byte-count mismatch: {Syscall} on pid {Pid} at {Address} returned {Returned} but changed {Actual} bytes ({Class}){Injected}")]
     public static partial void ByteCountMismatch(ILogger logger, string syscall, int pid, string address, long returned, long actual, string @class, string injected);
 
-    [LoggerMessage(101, LogLevel.Warning, "FAULT INJECTION IS ON ({Scope}): {ExtraBytes} bytes are faked past the kernel's count (verified reads that stop short; every {ProbeEvery}th probe case). Every mismatch it makes is labelled injected: a test of the reporting, not a finding about the kernel")]
-    public static partial void FaultInjectionOn(ILogger logger, string scope, int extraBytes, int probeEvery);
+    [LoggerMessage(101, LogLevel.Warning, "FAULT INJECTION IS ON: {ExtraBytes} bytes are faked past the kernel's count in {Where}. Every mismatch it makes is labelled injected: a test of the reporting, not a finding about the kernel")]
+    public static partial void FaultInjectionOn(ILogger logger, int extraBytes, string where);
 
     [LoggerMessage(102, LogLevel.Information, "Telemetry: {Plan}")]
     public static partial void Plan(ILogger logger, string plan);
