@@ -92,6 +92,17 @@ public sealed class DaemonFixture : IAsyncLifetime, IAsyncDisposable
         kill.WaitForExit();
     }
 
+    /// <summary>The daemon's log once it holds <paramref name="text"/> (the console logger
+    /// writes a moment after the event), or after 10 s without it.</summary>
+    public async Task<string> LogWithAsync(string text)
+    {
+        for (var i = 0; i < 200 && !Log.Contains(text, StringComparison.Ordinal); i++)
+        {
+            await Task.Delay(50);
+        }
+        return Log;
+    }
+
     /// <summary>Waits for the daemon to exit; its exit code.</summary>
     public Task<int> WaitForExitAsync(TimeSpan timeout) => Daemon.WaitForExitAsync(timeout);
 

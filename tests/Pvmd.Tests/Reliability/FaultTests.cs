@@ -241,7 +241,7 @@ public sealed class FaultTests
 
             await using var second = await DaemonFixture.StartAsync(["--socket", socket]);
 
-            Assert.Contains($"Replaced the stale socket {socket}", second.Log);
+            Assert.Contains($"Replaced the stale socket {socket}", await second.LogWithAsync("Replaced the stale socket"));
             await second.Client.GetPlatformAsync(new GetPlatformRequest());
         }
         finally

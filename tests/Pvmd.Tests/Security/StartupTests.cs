@@ -89,7 +89,7 @@ public sealed class StartupTests : IDisposable
         var platform = await daemon.Client.GetPlatformAsync(new GetPlatformRequest());
 
         Assert.NotEmpty(platform.Arch);
-        Assert.Contains("Policy: 1 rules from " + path, daemon.Log);
+        Assert.Contains("Policy: 1 rules from " + path, await daemon.LogWithAsync("Policy: 1 rules from"));
     }
 
     [Theory]
@@ -132,8 +132,9 @@ public sealed class StartupTests : IDisposable
             Assert.Equal(0UL, sets.Inheritable & ~SysPtrace);
         }
         Assert.Contains("NoNewPrivs:\t1", File.ReadAllText($"/proc/{daemon.Pid}/status"));
-        Assert.Contains("capabilities sys_ptrace (bounding sys_ptrace, no_new_privs, not dumpable)", daemon.Log);
-        Assert.Matches("(Yama absent|Yama ptrace_scope [0-3])", daemon.Log);
+        var log = await daemon.LogWithAsync("listening on");
+        Assert.Contains("capabilities sys_ptrace (bounding sys_ptrace, no_new_privs, not dumpable)", log);
+        Assert.Matches("(Yama absent|Yama ptrace_scope [0-3])", log);
         // Reading and writing other processes still works with what is left.
         var processes = await daemon.Client.ListProcessesAsync(new ListProcessesRequest());
         Assert.Contains(processes.Processes, p => p.Pid == 1);
