@@ -128,7 +128,10 @@ public sealed class TlsTests(TlsFixture fixture) : IClassFixture<TlsFixture>
 
         var error = await Assert.ThrowsAsync<RpcException>(() => client.GetPlatformAsync(new GetPlatformRequest(), deadline: DateTime.UtcNow.AddSeconds(20)).ResponseAsync);
 
-        Assert.Equal(StatusCode.Unavailable, error.StatusCode);
+        // The handshake fails: the client reports it as UNAVAILABLE, or INTERNAL when the
+        // server's alert arrives after the request was sent. Never an answer of the daemon.
+        Assert.Contains(error.StatusCode, new[] { StatusCode.Unavailable, StatusCode.Internal });
+        Assert.Null(error.GetRpcStatus());
     }
 
     [Fact]
