@@ -11,19 +11,6 @@ public sealed class ContainerImageCollection
     public const string Name = "container images";
 }
 
-/// <summary>A test of the container images. PVMD_SKIP_CONTAINER_TESTS=1 skips them on a
-/// developer's machine; CI runs them.</summary>
-public sealed class ContainerFactAttribute : FactAttribute
-{
-    public ContainerFactAttribute()
-    {
-        if (Environment.GetEnvironmentVariable("PVMD_SKIP_CONTAINER_TESTS") == "1")
-        {
-            Skip = "PVMD_SKIP_CONTAINER_TESTS=1";
-        }
-    }
-}
-
 /// <summary>Both images, built once per test run by deploy/container/build-images.sh (which
 /// reuses its download cache and podman's layer cache when run again).</summary>
 internal static class ImageBuild
@@ -105,6 +92,7 @@ public sealed class Amd64Container : IDisposable
 }
 
 [Collection(ContainerImageCollection.Name)]
+[Trait("Category", "Container")]
 public sealed class Amd64ContainerTests(Amd64Container container) : IClassFixture<Amd64Container>
 {
     private static readonly TimeSpan s_timeout = TimeSpan.FromMinutes(3);
@@ -122,7 +110,7 @@ public sealed class Amd64ContainerTests(Amd64Container container) : IClassFixtur
         return JsonDocument.Parse(result.Output).RootElement;
     }
 
-    [ContainerFact]
+    [Fact]
     public void Daemon_RunsAsTheImageUidWithOnlySysPtrace()
     {
         _ = container.Socket;
@@ -136,7 +124,7 @@ public sealed class Amd64ContainerTests(Amd64Container container) : IClassFixtur
         }
     }
 
-    [ContainerFact]
+    [Fact]
     public void HealthCheck_OfTheImage_IsHealthy()
     {
         _ = container.Socket;
@@ -144,7 +132,7 @@ public sealed class Amd64ContainerTests(Amd64Container container) : IClassFixtur
         Assert.True(result.ExitCode == 0, $"podman healthcheck run ({result.ExitCode}):\n{result.Both}\n{container.Logs()}");
     }
 
-    [ContainerFact]
+    [Fact]
     public void Pvmctl_Platform_ThroughThePublishedSocket_DescribesThisHost()
     {
         var platform = PvmctlJson("platform", "--json");
@@ -153,7 +141,7 @@ public sealed class Amd64ContainerTests(Amd64Container container) : IClassFixtur
         Assert.Equal(Environment.SystemPageSize, platform.GetProperty("pageSize").GetInt32());
     }
 
-    [ContainerFact]
+    [Fact]
     public void Pvmctl_Probe_AReducedSweep_Completes()
     {
         var result = Pvmctl("probe", "--before", "0..16", "--after", "1..8", "--misalignment", "0..1", "--json");
@@ -166,7 +154,7 @@ public sealed class Amd64ContainerTests(Amd64Container container) : IClassFixtur
 
     /// <summary>Two nodes of a fleet, as a --nodes file names them: the containerised daemon and
     /// one started on the host. Same kernel, so they must agree.</summary>
-    [ContainerFact]
+    [Fact]
     public void Pvmctl_Compare_ThroughANodesFile_TheContainerAndTheHostAgree()
     {
         var directory = Directory.CreateTempSubdirectory("pvmd-nodes-");
@@ -203,7 +191,7 @@ public sealed class Amd64ContainerTests(Amd64Container container) : IClassFixtur
         }
     }
 
-    [ContainerFact]
+    [Fact]
     public void Pvmctl_Read_OfAHostProcess_ReturnsItsBytes()
     {
         using var target = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("sleep", "600"))!;
@@ -242,6 +230,7 @@ public sealed class Amd64ContainerTests(Amd64Container container) : IClassFixtur
 /// <summary>The arm64 image, built on this x86_64 host without emulation, is not run here (the
 /// architecture lab's job); its content is checked instead.</summary>
 [Collection(ContainerImageCollection.Name)]
+[Trait("Category", "Container")]
 public sealed class Arm64ImageTests
 {
     private static readonly TimeSpan s_timeout = TimeSpan.FromMinutes(2);
@@ -249,7 +238,7 @@ public sealed class Arm64ImageTests
     private static JsonElement Inspect(string arch) =>
         JsonDocument.Parse(ContainerTooling.PodmanOk(s_timeout, "image", "inspect", ImageBuild.Tag(arch))).RootElement[0];
 
-    [ContainerFact]
+    [Fact]
     public void Arm64Image_IsConfiguredLikeTheAmd64One()
     {
         var arm64 = Inspect("arm64");
@@ -275,7 +264,7 @@ public sealed class Arm64ImageTests
             .Select(m => m.GetProperty("platform").GetProperty("architecture").GetString()).Order());
     }
 
-    [ContainerFact]
+    [Fact]
     public void Arm64Image_HoldsAarch64BinariesAndEveryLibraryTheyNeed()
     {
         var root = ContainerTooling.PodmanOk(s_timeout, "image", "mount", ImageBuild.Tag("arm64"));

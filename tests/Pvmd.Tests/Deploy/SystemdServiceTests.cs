@@ -3,9 +3,10 @@ namespace Pvmd.Tests.Deploy;
 /// <summary>deploy/systemd/pvmd.service under a real systemd (PID 1 of a podman container, as this
 /// host's own PID 1 is not systemd): see deploy/systemd/test-under-systemd.sh.</summary>
 [Collection(ContainerImageCollection.Name)]
+[Trait("Category", "Container")]
 public sealed class SystemdServiceTests
 {
-    [ContainerFact]
+    [Fact]
     public void Service_UnderSystemd_RunsAsPvmdWithOnlySysPtraceAndServesPvmctl()
     {
         // The daemon published for this host by the image build.
