@@ -87,6 +87,7 @@ install_host_tools() {
   command -v xz >/dev/null || missing+=(xz-utils)
   command -v zstd >/dev/null || missing+=(zstd)
   command -v ss >/dev/null || missing+=(iproute2)
+  command -v jq >/dev/null || missing+=(jq)
   if [ ${#missing[@]} -gt 0 ]; then
     log "installing ${missing[*]}"
     apt_get update -qq || apt_get update
