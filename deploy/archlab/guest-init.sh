@@ -17,11 +17,13 @@ echo "archlab: init at $(cut -d' ' -f1 /proc/uptime)s on $(uname -r) $(uname -m)
 port=50051
 limit=3600
 otlp=
+otlp_protocol=grpc
 for arg in $(cat /proc/cmdline); do
   case $arg in
     archlab.port=*) port=${arg#*=} ;;
     archlab.timeout=*) limit=${arg#*=} ;;
     archlab.otlp=*) otlp=${arg#*=} ;;
+    archlab.otlp_protocol=*) otlp_protocol=${arg#*=} ;;
   esac
 done
 (sleep "$limit" && echo "archlab: time limit of ${limit}s reached, powering off" && poweroff -f) &
@@ -41,10 +43,13 @@ sleep 2147483647 &
 echo "archlab: target pid $!"
 
 echo "archlab: starting pvmd at $(cut -d' ' -f1 /proc/uptime)s"
-# The OTLP endpoint is the host as qemu's user network shows it (10.0.2.2); the daemon's
-# OpenTelemetry exporter reads this variable once it has one.
+# An OTLP receiver on the host is 10.0.2.2 from here (qemu's user network); the daemon's
+# exporter follows the standard OTEL_* variables.
+if [ -n "$otlp" ]; then
+  export OTEL_EXPORTER_OTLP_ENDPOINT="$otlp" OTEL_EXPORTER_OTLP_PROTOCOL="$otlp_protocol"
+  export OTEL_SERVICE_NAME="pvmd-archlab-$(uname -r)"
+fi
 Logging__Console__FormatterOptions__ColorBehavior=Disabled \
-  OTEL_EXPORTER_OTLP_ENDPOINT=$otlp OTEL_SERVICE_NAME=pvmd \
   /opt/pvmd/pvmd --listen "0.0.0.0:$port" --socket /run/pvmd/pvmd.sock &
 echo "archlab: pvmd pid $!"
 # Marks when the daemon's socket listens (port in hex, state 0A = LISTEN), to tell the

@@ -19,8 +19,9 @@
 #   ARCHLAB_CACHE    cache directory (default /var/cache/pvmd-archlab; never in git)
 #   ARCHLAB_TIMEOUT  seconds a guest may live before it powers itself off (default 3600)
 #   ARCHLAB_MEMORY   guest memory in MiB (default 2048)
-#   ARCHLAB_OTLP     OTLP endpoint handed to the guest daemon (default http://10.0.2.2:4317,
-#                    the host as qemu's user network shows it)
+#   ARCHLAB_OTLP     OTLP endpoint handed to the guest daemon as OTEL_EXPORTER_OTLP_ENDPOINT
+#                    (default: none); the host is 10.0.2.2 there, e.g. http://10.0.2.2:4317
+#   ARCHLAB_OTLP_PROTOCOL  grpc (default) or http/protobuf
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -28,7 +29,8 @@ repo=$(cd "$here/../.." && pwd)
 cache=${ARCHLAB_CACHE:-/var/cache/pvmd-archlab}
 guest_timeout=${ARCHLAB_TIMEOUT:-3600}
 guest_memory=${ARCHLAB_MEMORY:-2048}
-guest_otlp=${ARCHLAB_OTLP:-http://10.0.2.2:4317}
+guest_otlp=${ARCHLAB_OTLP:-}
+guest_otlp_protocol=${ARCHLAB_OTLP_PROTOCOL:-grpc}
 guest_port=50051
 
 # Each kernel line of the lab and the Debian suite that carries it.
@@ -408,7 +410,7 @@ cmd_start() {
     timeout --kill-after=10 "$((guest_timeout + 60))" qemu-system-aarch64 \
       -M virt -cpu cortex-a57 -smp 2 -m "$guest_memory" -nographic -no-reboot \
       -kernel "$cache/kernels/$kernel/vmlinuz" -initrd "$cache/initrd/$kernel.cpio" \
-      -append "console=ttyAMA0 panic=-1 quiet archlab.port=$guest_port archlab.timeout=$guest_timeout archlab.otlp=$guest_otlp" \
+      -append "console=ttyAMA0 panic=-1 quiet archlab.port=$guest_port archlab.timeout=$guest_timeout archlab.otlp=$guest_otlp archlab.otlp_protocol=$guest_otlp_protocol" \
       -netdev "user,id=net0,hostfwd=tcp:127.0.0.1:$port-:$guest_port" \
       -device virtio-net-pci,netdev=net0,romfile= \
       <>"$run/console.in" >"$run/console.log" 2>&1 &
