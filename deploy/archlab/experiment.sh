@@ -72,9 +72,9 @@ run_kernel() {
   step probe "$out" --url "$address" probe --json
   tail -n 1 "$out/probe.out" >"$out/summary.json"
 
-  # A process of the guest: init's idle `sleep`. Its stack mapping's lowest page is far
-  # below anything the sleeping process touches, so writing there is harmless.
-  step ps "$out" --url "$address" ps --name sleep --json
+  # A process of the guest: init's idle `sleep 2147483647`. Its stack mapping's lowest page
+  # is far below anything the sleeping process touches, so writing there is harmless.
+  step ps "$out" --url "$address" ps --name sleep --cmdline 2147483647 --json
   local pid stack
   pid=$(jq -r '.processes[0].pid' "$out/ps.out")
   step maps "$out" --url "$address" maps --pid "$pid" --json
@@ -117,6 +117,10 @@ cmd_run() {
   trap 'host_daemon_stop; on_exit' EXIT
   host_daemon_start
   "$pvmctl_bin" --socket "$host_socket" platform --json >"$results/host-platform.json"
+  # This host's own answer to the same full sweep, for the table.
+  mkdir -p "$results/host"
+  step probe "$results/host" --socket "$host_socket" probe --json
+  tail -n 1 "$results/host/probe.out" >"$results/host/summary.json"
   for kernel in "${kernels[@]}"; do
     log "== $kernel"
     run_kernel "$kernel" "$results"

@@ -61,7 +61,10 @@ on_exit() {
   if [ -n "$boot_run" ]; then
     cmd_stop "$boot_run" || true
   fi
-  rm -rf "$work"
+  # A subshell ($(cmd_start ...)) shares $$ and so $work: only the main shell removes it.
+  if [ "$BASHPID" = "$$" ]; then
+    rm -rf "$work"
+  fi
 }
 trap on_exit EXIT
 trap 'exit 130' INT TERM HUP
