@@ -1,5 +1,6 @@
 using System.Diagnostics;
-using Pvmd.Client;
+using Grpc.Core;
+using Grpc.Net.Client;
 using Pvmd.V1;
 using Xunit.Abstractions;
 
@@ -22,14 +23,16 @@ public sealed class ArchLabFixture : IAsyncLifetime
     /// powers the guest off, and returns the summary with the times it took. With a receiver,
     /// the guest daemon exports its telemetry to it, and the guest stays up until the probe's
     /// span has arrived (or a minute has passed).</summary>
-    public static async Task<(ProbeSummary Summary, string Timings, TimeSpan Sweep)> ProbeAsync(string kernel, ProbeRequest request, OtlpReceiver? receiver = null)
+    internal static async Task<(ProbeSummary Summary, string Timings, TimeSpan Sweep)> ProbeAsync(string kernel, ProbeRequest request, OtlpReceiver? receiver = null)
     {
         await using var guest = await LabGuest.StartAsync(kernel, receiver?.Port);
-        using var client = PvmdClient.ForAddress(guest.Address);
+        using var channel = GrpcChannel.ForAddress(guest.Address);
+        var client = new RemoteMemory.RemoteMemoryClient(channel);
         using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(10));
         var clock = Stopwatch.StartNew();
         ProbeSummary? summary = null;
-        await foreach (var response in client.ProbeAsync(request, cts.Token))
+        using var call = client.ProbeShortBuffer(request, cancellationToken: cts.Token);
+        await foreach (var response in call.ResponseStream.ReadAllAsync(cts.Token))
         {
             if (response.Summary is { } s)
             {
