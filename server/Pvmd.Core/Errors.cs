@@ -49,6 +49,12 @@ public sealed class TargetChangedException(int pid, ulong expected, ulong actual
     public int Pid { get; } = pid;
 }
 
+/// <summary>Something outside the probe's control broke one of its assumptions while it ran
+/// (a thread mapped memory into the guard hole, a transfer over fully mapped memory came
+/// up short, the scratch child did not start): the results so far cannot be trusted.</summary>
+public sealed class ProbeAbortedException(string message, Exception? inner = null)
+    : PvmdException("PROBE_ABORTED", message, inner);
+
 /// <summary>A system call failed in a way the engine does not turn into a partial result.</summary>
 public sealed class SystemCallException(string call, int errno)
     : PvmdException(Errno.Name(errno), $"{call} failed: {Errno.Name(errno)}")

@@ -6,6 +6,12 @@ using Pvmd.Server.Services;
 
 // pvmd: the daemon. Exit codes: 0 after a clean shutdown, 2 for bad arguments or options,
 // 1 when it cannot start (socket in use, bind failed).
+
+// The probe's scratch child is this executable re-run: it must not start the host.
+if (args.Length > 0 && args[0] == Pvmd.Core.Probe.ScratchChild.Argument)
+{
+    return Pvmd.Core.Probe.ScratchChild.RunChildMode(args[1..]);
+}
 if (CommandLine.FindError(args) is { } argumentError)
 {
     Console.Error.WriteLine($"pvmd: {argumentError}");

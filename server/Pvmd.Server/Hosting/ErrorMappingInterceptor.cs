@@ -47,6 +47,7 @@ public sealed class ErrorMappingInterceptor(ILogger<ErrorMappingInterceptor> log
             AccessDeniedException e => (Code.PermissionDenied, e.Reason, e.Message, e.Cause.ToString().ToLowerInvariant()),
             InvalidRequestException e => (Code.InvalidArgument, e.Reason, e.Message, null),
             TargetChangedException e => (Code.FailedPrecondition, e.Reason, e.Message, null),
+            ProbeAbortedException e => (Code.Aborted, e.Reason, e.Message, null),
             SystemCallException e => (Code.Internal, e.Reason, e.Message, null),
             OperationCanceledException when context.CancellationToken.IsCancellationRequested => (Code.Cancelled, "CANCELLED", "the call was cancelled", null),
             _ => (Code.Internal, "INTERNAL", "internal error", (string?)null),
