@@ -310,34 +310,49 @@ cmd_fetch() {
 
 # --- build -------------------------------------------------------------------------------
 
-# The daemon, self-contained for linux-arm64. Its own artifacts path keeps the publish from
-# touching the obj/ and bin/ directories of the host build (which may be running tests).
-publish_daemon() {
-  local out="$cache/pvmd-linux-arm64" stamp source_hash
-  # ReadyToRun: under emulation every JIT-compiled method costs; precompiled code starts
-  # the daemon and serves the first calls several times faster.
-  local flags=(-c Release -r linux-arm64 --self-contained -p:InvariantGlobalization=true -p:PublishReadyToRun=true)
-  source_hash=$( (cd "$repo" && echo "${flags[*]}" &&
+# A build is keyed by everything that goes into the guest but the kernel: the daemon's
+# sources, the publish flags and /init. Different clones (a developer's, CI's) and different
+# commits thus never overwrite each other's images in the shared cache.
+publish_flags=(-c Release -r linux-arm64 --self-contained -p:InvariantGlobalization=true -p:PublishReadyToRun=true)
+
+build_id() {
+  (cd "$repo" && echo "${publish_flags[*]}" && sha256sum deploy/archlab/guest-init.sh &&
     find server proto Directory.Build.props Directory.Packages.props global.json -type f \
       \( -name '*.cs' -o -name '*.csproj' -o -name '*.proto' -o -name '*.props' -o -name '*.json' \) \
       -not -path '*/bin/*' -not -path '*/obj/*' -print0 | LC_ALL=C sort -z | xargs -0 sha256sum) |
-    sha256sum | cut -c1-16)
-  stamp="$out/.source-$source_hash"
-  [ -f "$stamp" ] && [ -x "$out/pvmd" ] && return 0
-  log "publishing pvmd for linux-arm64 (self-contained, ReadyToRun)"
-  rm -rf "$out"
-  dotnet publish "$repo/server/Pvmd.Server" "${flags[@]}" \
-    --artifacts-path "$cache/dotnet-artifacts" -o "$out" -nologo -v:q -clp:NoSummary
-  touch "$stamp"
+    sha256sum | cut -c1-16
+}
+
+initrd_path() {
+  local kernel=$1 release
+  release=$(sed -n 's/^release=//p' "$cache/kernels/$kernel/kernel.info" 2>/dev/null)
+  echo "$cache/builds/$(build_id)/initrd-${release:-unknown}.cpio"
+}
+
+# The daemon, self-contained for linux-arm64. ReadyToRun: under emulation every
+# JIT-compiled method costs, and precompiled code starts the daemon and serves the first
+# calls much sooner. Its own artifacts path keeps the publish away from the obj/ and bin/
+# directories of the host build (which may be running the tests meanwhile).
+publish_daemon() {
+  local out
+  out="$cache/builds/$(build_id)/pvmd"
+  [ -x "$out/pvmd" ] && return 0
+  log "publishing pvmd for linux-arm64 (self-contained, ReadyToRun) into $out"
+  rm -rf "$out.tmp" && mkdir -p "$(dirname "$out")"
+  dotnet publish "$repo/server/Pvmd.Server" "${publish_flags[@]}" \
+    --artifacts-path "$cache/dotnet-artifacts/$(build_id)" -o "$out.tmp" -nologo -v:q -clp:NoSummary
+  mv "$out.tmp" "$out"
+  rm -rf "$cache/dotnet-artifacts/$(build_id)"
 }
 
 build_initrd() {
-  local kernel=$1 kdir="$cache/kernels/$1" stage out="$cache/initrd/$1.cpio"
+  local kernel=$1 kdir="$cache/kernels/$1" stage out
+  out=$(initrd_path "$kernel")
+  [ -f "$out" ] && return 0
   stage=$(scratch_dir)
-  mkdir -p "$stage"/{bin,dev,etc,proc,sys,run,tmp,root,opt,lib/archlab/modules} "$cache/initrd"
+  mkdir -p "$stage"/{bin,dev,etc,proc,sys,run,tmp,root,opt,lib/archlab/modules}
   cp -a "$cache/userland/." "$stage/"
-  cp -a "$cache/pvmd-linux-arm64" "$stage/opt/pvmd"
-  rm -f "$stage"/opt/pvmd/.source-*
+  cp -a "$(dirname "$out")/pvmd" "$stage/opt/pvmd"
   cp "$kdir/modules.list" "$stage/lib/archlab/"
   cp "$kdir"/modules/*.ko "$stage/lib/archlab/modules/" 2>/dev/null || true
   cp "$here/guest-init.sh" "$stage/init"
@@ -352,16 +367,32 @@ build_initrd() {
   # emulation would cost seconds of every boot.
   (cd "$stage" && find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) >"$out.tmp"
   mv "$out.tmp" "$out"
+  rm -rf "$stage"
   log "$kernel: initramfs $out ($(du -m "$out" | cut -f1) MiB)"
+}
+
+# Keeps the newest few builds: each is ~120 MiB plus ~125 MiB per kernel.
+prune_builds() {
+  local old
+  for old in $(ls -1dt "$cache"/builds/*/ 2>/dev/null | tail -n +5); do
+    rm -rf "$old"
+  done
 }
 
 cmd_build() {
   require_root
   local kernels=("$@")
   [ ${#kernels[@]} -gt 0 ] || kernels=("${all_kernels[@]}")
+  mkdir -p "$cache"
+  # One build at a time per cache (apt, extraction, publish): a second waits.
+  exec {build_lock}>"$cache/build.lock"
+  flock "$build_lock"
   cmd_fetch "${kernels[@]}"
   publish_daemon
   for kernel in "${kernels[@]}"; do build_initrd "$kernel"; done
+  touch "$cache/builds/$(build_id)"
+  prune_builds
+  flock -u "$build_lock"
 }
 
 # --- boot --------------------------------------------------------------------------------
@@ -395,7 +426,9 @@ cmd_start() {
   local kernel=${1:-}
   [ -n "$kernel" ] || die "usage: lab.sh start KERNEL"
   check_kernel "$kernel"
-  [ -f "$cache/initrd/$kernel.cpio" ] || die "$kernel: no initramfs: run lab.sh build $kernel first"
+  local initrd
+  initrd=$(initrd_path "$kernel")
+  [ -f "$initrd" ] || die "$kernel: no initramfs for this source tree: run lab.sh build $kernel first"
   command -v qemu-system-aarch64 >/dev/null || die "qemu-system-aarch64 missing: run lab.sh fetch"
   local attempt run port t0 t_init="" t_exec="" t_ready="" guest_init="" qemu_pid deadline
   mkdir -p "$cache/runs"
@@ -412,7 +445,7 @@ cmd_start() {
     # write "poweroff" into the guest console. timeout bounds qemu whatever happens to us.
     timeout --kill-after=10 "$((guest_timeout + 60))" qemu-system-aarch64 \
       -M virt -cpu cortex-a57 -smp 2 -m "$guest_memory" -nographic -no-reboot \
-      -kernel "$cache/kernels/$kernel/vmlinuz" -initrd "$cache/initrd/$kernel.cpio" \
+      -kernel "$cache/kernels/$kernel/vmlinuz" -initrd "$initrd" \
       -append "console=ttyAMA0 panic=-1 quiet archlab.port=$guest_port archlab.timeout=$guest_timeout archlab.otlp=$guest_otlp archlab.otlp_protocol=$guest_otlp_protocol" \
       -netdev "user,id=net0,hostfwd=tcp:127.0.0.1:$port-:$guest_port" \
       -device virtio-net-pci,netdev=net0,romfile= \
