@@ -19,6 +19,8 @@
 #   ARCHLAB_CACHE    cache directory (default /var/cache/pvmd-archlab; never in git)
 #   ARCHLAB_TIMEOUT  seconds a guest may live before it powers itself off (default 3600)
 #   ARCHLAB_MEMORY   guest memory in MiB (default 2048)
+#   ARCHLAB_READY_TIMEOUT  seconds `start` waits for the daemon to answer (default 600: a boot
+#                    takes 1-2 min under emulation, several on a machine busy with builds)
 #   ARCHLAB_OTLP     OTLP endpoint handed to the guest daemon as OTEL_EXPORTER_OTLP_ENDPOINT
 #                    (default: none); the host is 10.0.2.2 there, e.g. http://10.0.2.2:4317
 #   ARCHLAB_OTLP_PROTOCOL  grpc (default) or http/protobuf
@@ -29,6 +31,7 @@ repo=$(cd "$here/../.." && pwd)
 cache=${ARCHLAB_CACHE:-/var/cache/pvmd-archlab}
 guest_timeout=${ARCHLAB_TIMEOUT:-3600}
 guest_memory=${ARCHLAB_MEMORY:-2048}
+ready_timeout=${ARCHLAB_READY_TIMEOUT:-600}
 guest_otlp=${ARCHLAB_OTLP:-}
 guest_otlp_protocol=${ARCHLAB_OTLP_PROTOCOL:-grpc}
 guest_port=50051
@@ -413,7 +416,7 @@ pick_port() {
 # answer's message is 08 01 (status SERVING).
 healthy() {
   local answer
-  answer=$(printf '\0\0\0\0\0' | curl -s --http2-prior-knowledge --max-time 60 \
+  answer=$(printf '\0\0\0\0\0' | curl -s --http2-prior-knowledge --max-time 20 \
     -H 'content-type: application/grpc' -H 'te: trailers' --data-binary @- \
     "http://127.0.0.1:$1/grpc.health.v1.Health/Check" 2>/dev/null | od -An -tx1 | tr -d ' \n')
   [ "$answer" = 00000000020801 ]
@@ -453,7 +456,7 @@ cmd_start() {
     qemu_pid=$!
     echo "$qemu_pid" >"$run/qemu.pid"
     boot_run=$run
-    deadline=$(($(date +%s) + 300))
+    deadline=$(($(date +%s) + ready_timeout))
     while [ "$(date +%s)" -lt "$deadline" ]; do
       if ! kill -0 "$qemu_pid" 2>/dev/null; then
         break

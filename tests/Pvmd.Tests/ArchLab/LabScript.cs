@@ -137,7 +137,7 @@ internal sealed class LabGuest : IAsyncDisposable
             environment["ARCHLAB_OTLP"] = $"http://10.0.2.2:{port}";
             environment["ARCHLAB_OTLP_PROTOCOL"] = "http/protobuf";
         }
-        var output = await LabScript.RunAsync(TimeSpan.FromMinutes(8), environment, "start", kernel);
+        var output = await LabScript.RunAsync(TimeSpan.FromMinutes(12), environment, "start", kernel);
         string Value(string key) => output.Split('\n').Select(l => l.Trim())
             .FirstOrDefault(l => l.StartsWith(key + "=", StringComparison.Ordinal))?[(key.Length + 1)..]
             ?? throw new InvalidOperationException($"lab.sh start printed no {key}:\n{output}");
