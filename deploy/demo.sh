@@ -39,7 +39,7 @@ echo "== this machine"
 "$pvmctl" platform
 
 echo "== the short-buffer probe (default sweep: 264,192 cases)"
-"$pvmctl" probe
+"$pvmctl" probe || [ $? -eq 8 ]  # 8: this kernel showed mismatches: an answer, not a failure
 
 echo "== a demo target"
 coproc TARGET { "$target"; }

@@ -90,9 +90,9 @@ public sealed partial class RemoteMemoryService
 
         private static InvalidRequestException Unknown(string field, int value) => new($"unknown {field} value {value}");
 
-        // Both zero means "use the default", as the contract says.
+        // An absent range means the default; a present one is used as given, 0..0 included.
         private static Engine.IntInterval Interval(IntRange? range, Engine.IntInterval fallback) =>
-            range is null || (range.Min == 0 && range.Max == 0) ? fallback : new Engine.IntInterval(range.Min, range.Max);
+            range is null ? fallback : new Engine.IntInterval(range.Min, range.Max);
 
         private static ProbeCase ToCase(Engine.ProbeCaseRecord record)
         {
