@@ -106,6 +106,16 @@ table_row() {
     "$date"
 }
 
+# This machine's own row: native, no boot; the sweep through the host daemon's socket.
+host_row() {
+  local dir=$1 s="$1/summary.json"
+  printf '| %s | %s | %s | no (this host) | %s | %s | %s | %s | %s | %s | %s | %s | - / - / %s | %s |\n' \
+    "$(jq -r '.host.arch' "$s")" "$(jq -r '.host.kernelRelease' "$s")" "$(jq -r '.host.cpuModel' "$s")" \
+    "$(jq -r '.total' "$s")" "$(count_of "$s" EXACT)" "$(count_of "$s" SHORT_CLEAN)" "$(count_of "$s" SHORT_DIRTY)" \
+    "$(($(count_of "$s" SHORT_CLEAN) + $(count_of "$s" SHORT_DIRTY)))" "$(count_of "$s" OVER_REPORT)" \
+    "$(count_of "$s" EFAULT_CLEAN)" "$(count_of "$s" EFAULT_DIRTY)" "$(cat "$dir/probe.seconds")" "$(date -u +%Y-%m-%d)"
+}
+
 cmd_run() {
   require_root
   local kernels=("$@") results kernel
@@ -130,6 +140,7 @@ cmd_run() {
     echo '| arch | kernel | CPU model | emulated | cases | EXACT | SHORT_CLEAN | SHORT_DIRTY | short (ret < B) | OVER_REPORT | EFAULT_CLEAN | EFAULT_DIRTY | boot / daemon start / sweep (s) | date |'
     echo '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|'
     for kernel in "${kernels[@]}"; do table_row "$kernel" "$results/$kernel"; done
+    host_row "$results/host"
   } >"$results/table.md"
   cat "$results/table.md"
   log "results in $results"
