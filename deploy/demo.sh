@@ -42,16 +42,19 @@ echo "== the short-buffer probe (default sweep: 264,192 cases)"
 "$pvmctl" probe || [ $? -eq 8 ]  # 8: this kernel showed mismatches: an answer, not a failure
 
 echo "== a demo target"
-coproc TARGET { "$target"; }
-target_pid=$TARGET_PID
+coproc TARGET { exec "$target"; }
 read -r layout <&"${TARGET[0]}"
 echo "$layout"
-pattern=$(echo "$layout" | sed -E 's/.*"pattern":"?(0x[0-9a-f]+)"?.*/\1/')
-hole=$(echo "$layout" | sed -E 's/.*"hole":"?(0x[0-9a-f]+)"?.*/\1/')
+target_pid=$(echo "$layout" | sed -E 's/^\{"pid":([0-9]+),.*/\1/')
+address_of() { echo "$layout" | sed -E "s/.*\"$1\":\{\"address\":\"(0x[0-9a-f]+)\".*/\1/"; }
+pattern=$(address_of pattern)
+hole=$(address_of hole)
 
 echo "== 64 bytes of its pattern"
 "$pvmctl" read --pid "$target_pid" --address "$pattern" --length 64
 
 echo "== a read across its unmapped page: the readable bytes, then the hole, then the bytes after it"
-"$pvmctl" read --pid "$target_pid" --address "$hole" --length 12288 --format json | head -c 2000
+# The first lines of each readable stretch, and each hole.
+"$pvmctl" read --pid "$target_pid" --address "$hole" --length 12288 | awk '/^---/ { print; n = 0; next } n++ < 2' 
+"$pvmctl" read --pid "$target_pid" --address "$hole" --length 12288 --format json | head -c 600
 echo

@@ -83,6 +83,11 @@ public sealed class RemoteWriter(TransferLimits limits)
 
     private static unsafe (long Returned, int Errno) WriteThroughProcMem(TargetHandle target, ulong address, ReadOnlySpan<byte> data)
     {
+        // /proc/PID/mem takes the address as a signed file offset; no user memory lies past 2^63.
+        if (address > (ulong)(long.MaxValue - data.Length))
+        {
+            return (-1, Errno.EFAULT);
+        }
         var fd = Libc.Open($"/proc/{target.Pid}/mem", Libc.ORdwr | Libc.OCloexec);
         if (fd < 0)
         {

@@ -28,7 +28,8 @@ public readonly record struct Hole(ulong Address, ulong Length, StopReason Reaso
 /// <param name="MaxBytes">Most bytes in one request (the sum of the ranges, or a write's data).</param>
 /// <param name="ChunkBytes">Most bytes read by one syscall batch and sent in one message:
 /// the bound on the daemon's memory per request.</param>
-public sealed record TransferLimits(int MaxRanges = 100_000, ulong MaxBytes = 1UL << 30, int ChunkBytes = 1 << 20)
+/// <param name="MaxWriteBytes">Most bytes in one write.</param>
+public sealed record TransferLimits(int MaxRanges = 100_000, ulong MaxBytes = 1UL << 30, int ChunkBytes = 1 << 20, int MaxWriteBytes = 16 << 20)
 {
     /// <summary>Throws <see cref="InvalidRequestException"/> for ranges the daemon refuses;
     /// called before anything is allocated for the request.</summary>
@@ -61,6 +62,10 @@ public sealed record TransferLimits(int MaxRanges = 100_000, ulong MaxBytes = 1U
         {
             throw new InvalidRequestException("a write needs at least one byte of data");
         }
+        if (length > MaxWriteBytes)
+        {
+            throw new InvalidRequestException($"the write is {length} bytes: at most {MaxWriteBytes} per write");
+        }
         ValidateRange(new MemoryRange(address, (ulong)length), "the write");
     }
 
@@ -74,9 +79,9 @@ public sealed record TransferLimits(int MaxRanges = 100_000, ulong MaxBytes = 1U
         {
             throw new InvalidRequestException($"{what} is {range.Length} bytes: at most {MaxBytes} per request");
         }
-        // /proc/PID/mem takes the address as a signed file offset, and no user space reaches
-        // 2^63: a range past it is a mistake, never memory.
-        if (range.Address > long.MaxValue || range.Length > (ulong)long.MaxValue - range.Address)
+        // Any address may be asked for (above user space it is a hole), but a range that wraps
+        // past 2^64 names no memory at all.
+        if (range.Length > ulong.MaxValue - range.Address)
         {
             throw new InvalidRequestException($"{what} at 0x{range.Address:x} + {range.Length} runs past the end of the address space");
         }

@@ -30,7 +30,7 @@ public sealed class PvmdOptions
     /// <summary>Bytes per syscall batch and per streamed message: the bound on memory per read.</summary>
     public int ChunkBytes { get; set; } = 1 << 20;
 
-    public TransferLimits Limits => new(MaxRangesPerRequest, (ulong)MaxBytesPerRequest, ChunkBytes);
+    public TransferLimits Limits => new(MaxRangesPerRequest, (ulong)MaxBytesPerRequest, ChunkBytes, MaxWriteBytes);
 
     /// <summary>The socket mode as a file mode.</summary>
     public UnixFileMode ParsedSocketMode => (UnixFileMode)Convert.ToInt32(SocketMode, 8);

@@ -14,7 +14,6 @@ public sealed class TransferLimitsTests
         { [new(0x1000, 1001)], "at most 1000" },
         { [new(0x1000, 600), new(0x2000, 600)], "add up to more than" },
         { [new(ulong.MaxValue - 5, 10)], "past the end of the address space" },
-        { [new(0x8000_0000_0000_0000, 1)], "past the end of the address space" },
         { [new(0x1000, 1), new(0x1000, 1), new(0x1000, 1), new(0x1000, 1), new(0x1000, 1)], "at most 4 per request" },
     };
 
@@ -31,6 +30,20 @@ public sealed class TransferLimitsTests
     [Fact]
     public void ValidateRead_AcceptsRangesUpToTheLimits() =>
         s_limits.ValidateRead([new(0x1000, 500), new(0x7fff_ffff_f000, 500)]);
+
+    [Fact]
+    public void ValidateWrite_RefusesMoreThanTheWriteLimit()
+    {
+        var limits = s_limits with { MaxWriteBytes = 8 };
+
+        var error = Assert.Throws<InvalidRequestException>(() => limits.ValidateWrite(0x1000, 9));
+
+        Assert.Contains("at most 8 per write", error.Message);
+    }
+
+    [Fact]
+    public void ValidateRead_AcceptsAddressesAboveUserSpace() =>
+        s_limits.ValidateRead([new(0xffff_8000_0000_0000, 16)]);
 
     [Fact]
     public void ValidateWrite_RefusesEmptyData() =>
