@@ -554,7 +554,7 @@ public sealed class PvmdClient : IDisposable, IAsyncDisposable
             _span?.SetTag(PvmdClientTelemetry.LocalPath, true);
             PvmdClientTelemetry.SetTransfer(_span, request.Ranges[0].Address, TotalLength(request), request.Verify);
             _cancellation = cancellationToken.Register(connection.Dispose);
-            _batches = connection.Read(request).GetEnumerator();
+            _batches = connection.Read(request, _span).GetEnumerator();
         }
 
         public LocalBatch Current => _batches.Current;

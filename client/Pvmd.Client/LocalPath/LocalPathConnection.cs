@@ -87,10 +87,29 @@ internal sealed unsafe class LocalPathConnection : IDisposable
     /// <summary>Sends the read and yields its batches; a batch's bytes (<see cref="Data"/>) are
     /// valid until the next one is asked for.</summary>
     /// <exception cref="RpcException">The daemon refused or failed the read (its status).</exception>
-    public IEnumerable<LocalBatch> Read(ReadRemoteRequest request)
+    public IEnumerable<LocalBatch> Read(ReadRemoteRequest request, System.Diagnostics.Activity? span)
     {
         InRead = true;
-        _framing.Send(new LocalRequest { Read = request });
+        var frame = new LocalRequest { Read = request };
+        if (span is not null)
+        {
+            System.Diagnostics.DistributedContextPropagator.Current.Inject(span, frame, static (carrier, name, value) =>
+            {
+                if (carrier is LocalRequest request && value is not null)
+                {
+                    if (name == "traceparent")
+                    {
+                        request.Traceparent = value;
+                    }
+                    else if (name == "tracestate")
+                    {
+                        request.Tracestate = value;
+                    }
+                }
+            });
+        }
+
+        _framing.Send(frame);
         while (true)
         {
             var reply = _framing.Receive(LocalReply.Parser) ?? throw new IOException("the daemon closed the local path in the middle of a read");

@@ -68,7 +68,7 @@ internal sealed class LocalPathSession(Socket socket, LocalPathContext context) 
             switch (request.KindCase)
             {
                 case LocalRequest.KindOneofCase.Read:
-                    if (!Read(request.Read, caller, shared))
+                    if (!Read(request, caller, shared))
                     {
                         return;
                     }
@@ -83,9 +83,10 @@ internal sealed class LocalPathSession(Socket socket, LocalPathContext context) 
     }
 
     /// <summary>Serves one read; false when the connection is over (the client left mid-read).</summary>
-    private bool Read(ReadRemoteRequest request, Caller caller, SharedBuffer shared)
+    private bool Read(LocalRequest frame, Caller caller, SharedBuffer shared)
     {
-        using var span = context.Telemetry.StartLocalRead();
+        var request = frame.Read;
+        using var span = context.Telemetry.StartLocalRead(frame.Traceparent, frame.Tracestate);
         IEnumerator<ReadBatch>? batches = null;
         TargetHandle? target = null;
         try
@@ -107,14 +108,14 @@ internal sealed class LocalPathSession(Socket socket, LocalPathContext context) 
                 // the client is done with it.
                 while (sent - released == Slots)
                 {
-                    var frame = _framing.Receive(LocalRequest.Parser);
-                    if (frame is null)
+                    var next = _framing.Receive(LocalRequest.Parser);
+                    if (next is null)
                     {
                         return false;
                     }
-                    if (frame.KindCase != LocalRequest.KindOneofCase.Release)
+                    if (next.KindCase != LocalRequest.KindOneofCase.Release)
                     {
-                        throw new InvalidDataException($"a {frame.KindCase} frame in the middle of a read");
+                        throw new InvalidDataException($"a {next.KindCase} frame in the middle of a read");
                     }
                     released++;
                 }
