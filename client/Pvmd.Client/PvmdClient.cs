@@ -4,6 +4,7 @@ using System.Runtime.CompilerServices;
 using Google.Protobuf;
 using Grpc.Core;
 using Grpc.Net.Client;
+using Pvmd.Client.LocalPath;
 using Pvmd.V1;
 
 namespace Pvmd.Client;
@@ -17,6 +18,11 @@ public sealed class PvmdClient : IDisposable, IAsyncDisposable
     private readonly GrpcChannel? _channel;
     private readonly RemoteMemory.RemoteMemoryClient _client;
     private readonly string? _endpoint;
+    private readonly LocalPathPool? _localPath;
+
+    /// <summary>A local read of at most this many bytes runs on the caller's thread: it is over
+    /// sooner than a switch to another thread would be.</summary>
+    private const int InlineLocalReadBytes = 1 << 20;
 
     /// <summary>Creates a client for the daemon the options describe. No connection is made
     /// until the first call.</summary>
@@ -30,6 +36,10 @@ public sealed class PvmdClient : IDisposable, IAsyncDisposable
         _client = new RemoteMemory.RemoteMemoryClient(_channel);
         _endpoint = options.Endpoint;
         Options = options;
+        if (options.SocketPath is { } socketPath && options.UseLocalPath)
+        {
+            _localPath = new LocalPathPool(_client, socketPath);
+        }
     }
 
     /// <summary>Creates a client over an existing call invoker (a channel with interceptors, a
@@ -45,6 +55,15 @@ public sealed class PvmdClient : IDisposable, IAsyncDisposable
 
     /// <summary>The options this client was created with; null when created over a call invoker.</summary>
     public PvmdClientOptions? Options { get; }
+
+    /// <summary>True once a read has gone through the node-local path (see
+    /// <see cref="PvmdClientOptions.UseLocalPath"/>).</summary>
+    public bool LocalPathUsed { get; private set; }
+
+    /// <summary>Why reads go over gRPC although <see cref="PvmdClientOptions.UseLocalPath"/> is
+    /// set (the daemon has the path off, or its socket is not reachable from here); null while
+    /// nothing says so.</summary>
+    public string? LocalPathUnavailableReason => _localPath?.UnavailableReason;
 
     /// <summary>Creates a client for a daemon on a Unix domain socket.</summary>
     /// <param name="socketPath">The socket's path; <see cref="PvmdClientOptions.DefaultSocketPath"/> by default.</param>
@@ -142,25 +161,83 @@ public sealed class PvmdClient : IDisposable, IAsyncDisposable
             request.Ranges.Add(range.ToProto());
         }
 
-        var total = 0UL;
-        foreach (var range in ranges)
+        return _localPath is null
+            ? ReadOverGrpcAsync(request, target, cancellationToken)
+            : ReadPreferringLocalAsync(request, target, cancellationToken);
+    }
+
+    /// <summary>Reads one range into the caller's buffer: the bytes land at their offset from
+    /// <paramref name="address"/>, and the holes (never written to) are in the result. Through
+    /// the node-local path when it is in use, the bytes are copied once, from the memory the
+    /// daemon read them into; nothing is allocated per chunk.</summary>
+    /// <param name="target">The process.</param>
+    /// <param name="address">The first address.</param>
+    /// <param name="destination">Where the bytes go; its length is the range's length.</param>
+    /// <param name="verify">Ask the daemon to check the kernel's count against the bytes it
+    /// really wrote (<see cref="RangeResult.Check"/>).</param>
+    /// <param name="cancellationToken">Cancels the read.</param>
+    /// <returns>The daemon's account of the range.</returns>
+    public async Task<RangeResult> ReadIntoAsync(TargetProcess target, ulong address, Memory<byte> destination, bool verify = false, CancellationToken cancellationToken = default)
+    {
+        if (destination.IsEmpty)
         {
-            total += range.Length;
+            throw new ArgumentException("The destination is empty.", nameof(destination));
         }
 
-        return StreamAsync(
-            "ReadRemote",
-            target,
-            headers => _client.ReadRemote(request, headers, cancellationToken: cancellationToken),
-            cancellationToken,
-            span => PvmdClientTelemetry.SetTransfer(span, ranges[0].Address, total, verify),
-            static (span, response) =>
+        var length = (ulong)destination.Length;
+        var request = new ReadRemoteRequest { Target = target.ToProto(), Verify = verify, Ranges = { new MemoryRange(address, length).ToProto() } };
+        RangeResult? result = null;
+        void Take(Chunk chunk, ReadOnlySpan<byte> data)
+        {
+            if (chunk.Address < address || chunk.Address - address > length - (ulong)data.Length)
             {
-                foreach (var result in response.Results)
+                throw new UnexpectedResponseException($"the daemon sent bytes at 0x{chunk.Address:x}, outside the range read");
+            }
+
+            data.CopyTo(destination.Span[(int)(chunk.Address - address)..]);
+        }
+
+        var connection = _localPath is null ? null : await _localPath.RentAsync(cancellationToken).ConfigureAwait(false);
+        if (connection is not null)
+        {
+            RangeResult? CopyLocal()
+            {
+                using var read = new LocalRead(this, connection, request, target, cancellationToken);
+                while (read.MoveNext())
                 {
-                    PvmdClientTelemetry.OnRange(span, result);
+                    var batch = read.Current;
+                    for (var i = 0; i < batch.Response.Chunks.Count; i++)
+                    {
+                        Take(batch.Response.Chunks[i], read.Data(i));
+                    }
+
+                    foreach (var finished in batch.Response.Results)
+                    {
+                        result = finished;
+                    }
                 }
-            });
+
+                return result;
+            }
+
+            return (destination.Length > InlineLocalReadBytes ? await Task.Run(CopyLocal, cancellationToken).ConfigureAwait(false) : CopyLocal())
+                ?? throw new UnexpectedResponseException("the daemon ended the read without the range's result");
+        }
+
+        await foreach (var response in ReadOverGrpcAsync(request, target, cancellationToken).ConfigureAwait(false))
+        {
+            foreach (var chunk in response.Chunks)
+            {
+                Take(chunk, chunk.Data.Span);
+            }
+
+            foreach (var finished in response.Results)
+            {
+                result = finished;
+            }
+        }
+
+        return result ?? throw new UnexpectedResponseException("the daemon ended the read without the range's result");
     }
 
     /// <summary>Writes bytes into the target. A short write is not an error: the response says
@@ -223,7 +300,11 @@ public sealed class PvmdClient : IDisposable, IAsyncDisposable
     }
 
     /// <inheritdoc/>
-    public void Dispose() => _channel?.Dispose();
+    public void Dispose()
+    {
+        _localPath?.Dispose();
+        _channel?.Dispose();
+    }
 
     /// <inheritdoc/>
     public ValueTask DisposeAsync()
@@ -241,6 +322,55 @@ public sealed class PvmdClient : IDisposable, IAsyncDisposable
         }
 
         return ranges.Count;
+    }
+
+    private IAsyncEnumerable<ReadRemoteResponse> ReadOverGrpcAsync(ReadRemoteRequest request, TargetProcess target, CancellationToken cancellationToken) =>
+        StreamAsync(
+            "ReadRemote",
+            target,
+            headers => _client.ReadRemote(request, headers, cancellationToken: cancellationToken),
+            cancellationToken,
+            span => PvmdClientTelemetry.SetTransfer(span, request.Ranges[0].Address, TotalLength(request), request.Verify),
+            static (span, response) =>
+            {
+                foreach (var result in response.Results)
+                {
+                    PvmdClientTelemetry.OnRange(span, result);
+                }
+            });
+
+    /// <summary>The read through a local connection when one can be had, else over gRPC. Each
+    /// message's bytes are copied out of the shared memory, so messages stay valid after the
+    /// caller moves on, as gRPC's do.</summary>
+    private async IAsyncEnumerable<ReadRemoteResponse> ReadPreferringLocalAsync(ReadRemoteRequest request, TargetProcess target, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var connection = await _localPath!.RentAsync(cancellationToken).ConfigureAwait(false);
+        if (connection is null)
+        {
+            await foreach (var response in ReadOverGrpcAsync(request, target, cancellationToken).ConfigureAwait(false))
+            {
+                yield return response;
+            }
+
+            yield break;
+        }
+
+        using var read = new LocalRead(this, connection, request, target, cancellationToken);
+        while (read.MoveNext())
+        {
+            yield return read.CopyCurrent();
+        }
+    }
+
+    private static ulong TotalLength(ReadRemoteRequest request)
+    {
+        var total = 0UL;
+        foreach (var range in request.Ranges)
+        {
+            total += range.Length;
+        }
+
+        return total;
     }
 
     /// <summary>One unary call in its client span (see <see cref="PvmdClientTelemetry"/>): the
@@ -401,5 +531,88 @@ public sealed class PvmdClient : IDisposable, IAsyncDisposable
             // Let a cancelled token surface as OperationCanceledException, as .NET callers expect.
             ThrowOperationCanceledOnCancellation = true,
         });
+    }
+
+    /// <summary>One read over a local connection, in the client span a gRPC read would have:
+    /// failures are mapped as gRPC's are, a cancellation closes the connection (the daemon
+    /// stops at its next send), and the connection goes back to the pool at the end.</summary>
+    private sealed class LocalRead : IDisposable
+    {
+        private readonly PvmdClient _owner;
+        private readonly LocalPathConnection _connection;
+        private readonly Activity? _span;
+        private readonly IEnumerator<LocalBatch> _batches;
+        private readonly CancellationToken _cancellationToken;
+        private readonly CancellationTokenRegistration _cancellation;
+
+        public LocalRead(PvmdClient owner, LocalPathConnection connection, ReadRemoteRequest request, TargetProcess target, CancellationToken cancellationToken)
+        {
+            _owner = owner;
+            _connection = connection;
+            _cancellationToken = cancellationToken;
+            _span = PvmdClientTelemetry.StartCall("ReadRemote", target, owner._endpoint);
+            _span?.SetTag(PvmdClientTelemetry.LocalPath, true);
+            PvmdClientTelemetry.SetTransfer(_span, request.Ranges[0].Address, TotalLength(request), request.Verify);
+            _cancellation = cancellationToken.Register(connection.Dispose);
+            _batches = connection.Read(request, _span).GetEnumerator();
+        }
+
+        public LocalBatch Current => _batches.Current;
+
+        public ReadOnlySpan<byte> Data(int index) => _connection.Data(_batches.Current, index);
+
+        public bool MoveNext()
+        {
+            try
+            {
+                _cancellationToken.ThrowIfCancellationRequested();
+                if (!_batches.MoveNext())
+                {
+                    PvmdClientTelemetry.OnSuccess(_span);
+                    _owner.LocalPathUsed = true;
+                    return false;
+                }
+
+                foreach (var result in _batches.Current.Response.Results)
+                {
+                    PvmdClientTelemetry.OnRange(_span, result);
+                }
+
+                return true;
+            }
+            catch (RpcException e)
+            {
+                PvmdClientTelemetry.OnFailure(_span, e);
+                throw PvmdClientException.FromRpcException(e, _owner._endpoint);
+            }
+            catch (Exception e) when (e is SocketException or ObjectDisposedException or IOException or InvalidDataException)
+            {
+                _connection.Dispose();
+                _cancellationToken.ThrowIfCancellationRequested();
+                throw new DaemonUnavailableException($"the local path to {_owner._endpoint} failed: {e.Message}", "LOCAL_PATH_FAILED", e);
+            }
+        }
+
+        public ReadRemoteResponse CopyCurrent()
+        {
+            var batch = _batches.Current;
+            var response = new ReadRemoteResponse();
+            response.Results.Add(batch.Response.Results);
+            for (var i = 0; i < batch.Response.Chunks.Count; i++)
+            {
+                var chunk = batch.Response.Chunks[i];
+                response.Chunks.Add(new Chunk { RangeIndex = chunk.RangeIndex, Address = chunk.Address, Data = ByteString.CopyFrom(_connection.Data(batch, i)) });
+            }
+
+            return response;
+        }
+
+        public void Dispose()
+        {
+            _cancellation.Dispose();
+            _batches.Dispose();
+            _span?.Dispose();
+            _owner._localPath!.Return(_connection);
+        }
     }
 }

@@ -24,6 +24,11 @@ public sealed record PvmdClientOptions
     /// <summary>Client certificate and trusted authorities for an https <see cref="Address"/>.</summary>
     public PvmdTlsOptions? Tls { get; init; }
 
+    /// <summary>Read through the node-local path (shared memory, no protobuf framing of the
+    /// bytes) when the daemon is on this node's Unix socket and offers it; otherwise, and when
+    /// false, reads go over gRPC. Same results either way.</summary>
+    public bool UseLocalPath { get; init; } = true;
+
     /// <summary>The largest message the client accepts from the daemon, in bytes.</summary>
     public int MaxReceiveMessageSize { get; init; } = DefaultMaxReceiveMessageSize;
 

@@ -25,6 +25,9 @@ public static class PvmdClientTelemetry
     /// <summary>The event that marks a disagreement between a count and the bytes changed.</summary>
     public const string MismatchEvent = "pvmd.byte_count_mismatch";
 
+    /// <summary>Set (true) on a read's span when the read went through the node-local path.</summary>
+    public const string LocalPath = "pvmd.local_path";
+
     /// <summary>Mismatch events on one span at most; the rest are counted in
     /// <c>pvmd.mismatch.count</c> (probe cases also per class).</summary>
     public const int MaxMismatchEvents = 100;

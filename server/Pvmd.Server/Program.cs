@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Options;
 using Pvmd.Core.Host;
 using Pvmd.Server.Hosting;
+using Pvmd.Server.LocalPath;
 using Pvmd.Server.Security;
 using Pvmd.Server.Services;
 using Pvmd.Server.Telemetry;
@@ -71,6 +72,8 @@ if (Hardening.RestrictCapabilities(options) is { } capabilityError)
 }
 builder.Services.AddPvmdSecurity(builder.Configuration, security, policy);
 
+builder.Services.AddSingleton<ErrorMappingInterceptor>();
+builder.Services.AddPvmdLocalPath();
 builder.Services.AddGrpc(o =>
 {
     o.Interceptors.Add<ErrorMappingInterceptor>();

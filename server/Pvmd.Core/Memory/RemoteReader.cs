@@ -60,6 +60,8 @@ public sealed class ReadBatch
     public TransferCheck? Check { get; internal set; }
     /// <summary>Time spent in process_vm_readv: both runs when verified.</summary>
     public TimeSpan SyscallTime { get; internal set; }
+    /// <summary>Nothing is left to read after this batch.</summary>
+    public bool IsLast { get; internal set; }
 }
 
 /// <summary>
@@ -79,9 +81,13 @@ public sealed class RemoteReader(TransferLimits limits, FaultInjection? faults =
     /// <summary>Reads the ranges (validated with <see cref="TransferLimits.ValidateRead"/> first).
     /// Batches are produced lazily: the caller sends one before the next is read.</summary>
     /// <exception cref="TargetNotFoundException">The target was gone before anything was read.</exception>
+    /// <param name="bufferFor">Where each batch is read: a buffer of the given length that
+    /// stays the batch's own until the caller asks for the next one or later (the node-local
+    /// path reads into shared memory this way). By default each batch gets a new array.</param>
     /// <exception cref="AccessDeniedException">The kernel refused access.</exception>
-    public IEnumerable<ReadBatch> Read(TargetHandle target, IReadOnlyList<MemoryRange> ranges, bool verify, CancellationToken cancellationToken)
+    public IEnumerable<ReadBatch> Read(TargetHandle target, IReadOnlyList<MemoryRange> ranges, bool verify, CancellationToken cancellationToken, Func<int, Memory<byte>>? bufferFor = null)
     {
+        bufferFor ??= static length => GC.AllocateUninitializedArray<byte>(length);
         limits.ValidateRead(ranges);
         var work = new WorkQueue(ranges, limits.ChunkBytes);
         var outcomes = new RangeOutcome?[ranges.Count];
@@ -99,9 +105,9 @@ public sealed class RemoteReader(TransferLimits limits, FaultInjection? faults =
             {
                 yield break;
             }
-            var buffer = GC.AllocateUninitializedArray<byte>(total);
+            var buffer = bufferFor(total);
             var started = Stopwatch.GetTimestamp();
-            var (returned, errno, checks) = verify ? ReadVerified(target.Pid, buffer, batchPieces, faults is { Reads: true } ? faults : null) : (ReadOnce(target.Pid, buffer, batchPieces, out var e), e, null);
+            var (returned, errno, checks) = verify ? ReadVerified(target.Pid, buffer, batchPieces, faults is { Reads: true } ? faults : null) : (ReadOnce(target.Pid, buffer.Span, batchPieces, out var e), e, null);
             var batch = new ReadBatch
             {
                 Address = batchPieces[0].Address,
@@ -133,6 +139,7 @@ public sealed class RemoteReader(TransferLimits limits, FaultInjection? faults =
                 }
                 work.DrainAsHoles(segment => Outcome(segment.RangeIndex).AddHole(new Hole(segment.Address, segment.Length, StopReason.ProcessGone)));
                 CollectCompleted(batch);
+                batch.IsLast = true;
                 yield return batch;
                 yield break;
             }
@@ -147,7 +154,7 @@ public sealed class RemoteReader(TransferLimits limits, FaultInjection? faults =
                 var taken = (int)Math.Min((ulong)left, segment.Length);
                 if (taken > 0)
                 {
-                    batch.Pieces.Add(new ReadPiece(segment.RangeIndex, segment.Address, buffer.AsMemory(offset, taken)));
+                    batch.Pieces.Add(new ReadPiece(segment.RangeIndex, segment.Address, buffer.Slice(offset, taken)));
                     outcome.BytesRead += (ulong)taken;
                     outcome.SyscallReturned += (ulong)taken;
                     left -= taken;
@@ -176,6 +183,7 @@ public sealed class RemoteReader(TransferLimits limits, FaultInjection? faults =
                 }
             }
             CollectCompleted(batch);
+            batch.IsLast = work.IsEmpty;
             yield return batch;
         }
 
@@ -213,7 +221,7 @@ public sealed class RemoteReader(TransferLimits limits, FaultInjection? faults =
         return new Hole(stop, Math.Min(end, pageEnd) - stop, StopReason.Fault);
     }
 
-    private static unsafe int ReadOnce(int pid, byte[] buffer, List<Segment> segments, out int errno)
+    private static unsafe int ReadOnce(int pid, Span<byte> buffer, List<Segment> segments, out int errno)
     {
         var remote = ArrayPool<IoVec>.Shared.Rent(segments.Count);
         try
@@ -241,12 +249,13 @@ public sealed class RemoteReader(TransferLimits limits, FaultInjection? faults =
     /// byte the kernel wrote shows up whatever its value: it differs from the sentinel in at
     /// least one run. The first run's bytes are the ones delivered. Injected bytes (with
     /// <paramref name="faults"/>) are written into both runs' buffers past the returned count.</summary>
-    private static (int Returned, int Errno, SegmentCheck[] Checks) ReadVerified(int pid, byte[] buffer, List<Segment> segments, FaultInjection? faults)
+    private static (int Returned, int Errno, SegmentCheck[] Checks) ReadVerified(int pid, Memory<byte> memory, List<Segment> segments, FaultInjection? faults)
     {
+        var buffer = memory.Span;
         var second = ArrayPool<byte>.Shared.Rent(buffer.Length);
         try
         {
-            buffer.AsSpan().Fill(FirstSentinel);
+            buffer.Fill(FirstSentinel);
             var returned = ReadOnce(pid, buffer, segments, out var errno);
             var secondSpan = second.AsSpan(0, buffer.Length);
             secondSpan.Fill(SecondSentinel);
@@ -265,7 +274,7 @@ public sealed class RemoteReader(TransferLimits limits, FaultInjection? faults =
                 var length = (int)segments[i].Length;
                 var reported = Math.Min(left, length);
                 var injected = injectedFrom >= 0 && injectedFrom < offset + length && injectedFrom + faults!.ExtraBytes > offset;
-                checks[i] = SegmentCheck.Measure(buffer.AsSpan(offset, length), secondSpan.Slice(offset, length), reported) with { Injected = injected };
+                checks[i] = SegmentCheck.Measure(buffer.Slice(offset, length), secondSpan.Slice(offset, length), reported) with { Injected = injected };
                 left -= reported;
                 offset += length;
             }
@@ -356,6 +365,8 @@ public sealed class RemoteReader(TransferLimits limits, FaultInjection? faults =
             }
             return total;
         }
+
+        public bool IsEmpty => _front.Count == 0 && _nextRange >= ranges.Count;
 
         public void PushFront(Segment segment) => _front.Push(segment);
 

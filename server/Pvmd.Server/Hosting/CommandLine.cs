@@ -13,6 +13,8 @@ public static class CommandLine
         ["--max-bytes"] = $"{PvmdOptions.Section}:{nameof(PvmdOptions.MaxBytesPerRequest)}",
         ["--max-write-bytes"] = $"{PvmdOptions.Section}:{nameof(PvmdOptions.MaxWriteBytes)}",
         ["--chunk-bytes"] = $"{PvmdOptions.Section}:{nameof(PvmdOptions.ChunkBytes)}",
+        ["--local-path"] = $"{PvmdOptions.Section}:{nameof(PvmdOptions.LocalPath)}",
+        ["--local-path-slot-bytes"] = $"{PvmdOptions.Section}:{nameof(PvmdOptions.LocalPathSlotBytes)}",
         ["--otlp-endpoint"] = $"{PvmdOptions.Section}:{nameof(PvmdOptions.Telemetry)}:{nameof(TelemetryOptions.OtlpEndpoint)}",
         ["--otlp-protocol"] = $"{PvmdOptions.Section}:{nameof(PvmdOptions.Telemetry)}:{nameof(TelemetryOptions.Protocol)}",
         ["--telemetry-console"] = $"{PvmdOptions.Section}:{nameof(PvmdOptions.Telemetry)}:{nameof(TelemetryOptions.Console)}",
@@ -24,6 +26,7 @@ public static class CommandLine
     public const string Usage = """
         usage: pvmd [--socket PATH] [--listen HOST:PORT] [--socket-mode OCTAL]
                     [--max-ranges N] [--max-bytes N] [--max-write-bytes N] [--chunk-bytes N]
+                    [--local-path true|false] [--local-path-slot-bytes N]
                     [--otlp-endpoint URL] [--otlp-protocol grpc|http/protobuf] [--telemetry-console true]
                     [--inject-extra-bytes N] [--inject-scope reads|probe|reads,probe] [--inject-probe-every N]
         Telemetry also follows the standard OTEL_* variables (OTEL_EXPORTER_OTLP_ENDPOINT, ...).

@@ -39,7 +39,12 @@ public sealed class ErrorMappingInterceptor(ILogger<ErrorMappingInterceptor> log
         }
     }
 
-    private RpcException Map(Exception exception, ServerCallContext context)
+    private RpcException Map(Exception exception, ServerCallContext context) =>
+        Describe(exception, context.Method, context.CancellationToken.IsCancellationRequested).ToRpcException();
+
+    /// <summary>The status a failed call answers with, logged once; the node-local path sends
+    /// the same status in its error frame.</summary>
+    public Google.Rpc.Status Describe(Exception exception, string method, bool cancelled)
     {
         var (code, reason, detail, cause) = exception switch
         {
@@ -50,16 +55,16 @@ public sealed class ErrorMappingInterceptor(ILogger<ErrorMappingInterceptor> log
             ResourceLimitException e => (Code.ResourceExhausted, e.Reason, e.Message, null),
             ProbeAbortedException e => (Code.Aborted, e.Reason, e.Message, null),
             SystemCallException e => (Code.Internal, e.Reason, e.Message, null),
-            OperationCanceledException when context.CancellationToken.IsCancellationRequested => (Code.Cancelled, "CANCELLED", "the call was cancelled", null),
+            OperationCanceledException when cancelled => (Code.Cancelled, "CANCELLED", "the call was cancelled", null),
             _ => (Code.Internal, "INTERNAL", "internal error", (string?)null),
         };
         if (reason == "INTERNAL")
         {
-            Log.Unexpected(logger, exception, context.Method);
+            Log.Unexpected(logger, exception, method);
         }
         else
         {
-            Log.Refused(logger, context.Method, code.ToString(), reason, detail);
+            Log.Refused(logger, method, code.ToString(), reason, detail);
         }
         var info = new ErrorInfo { Domain = Domain, Reason = reason };
         info.Metadata["detail"] = detail;
@@ -71,7 +76,6 @@ public sealed class ErrorMappingInterceptor(ILogger<ErrorMappingInterceptor> log
         {
             info.Metadata.Add(pvmd.Metadata);
         }
-        var status = new Google.Rpc.Status { Code = (int)code, Message = detail, Details = { Any.Pack(info) } };
-        return status.ToRpcException();
+        return new Google.Rpc.Status { Code = (int)code, Message = detail, Details = { Any.Pack(info) } };
     }
 }

@@ -30,6 +30,14 @@ public sealed class PvmdOptions
     /// <summary>Bytes per syscall batch and per streamed message: the bound on memory per read.</summary>
     public int ChunkBytes { get; set; } = 1 << 20;
 
+    /// <summary>Offer the node-local path (shared memory over a second Unix socket next to
+    /// <see cref="Socket"/>, docs/local-path.md) to callers on the Unix socket.</summary>
+    public bool LocalPath { get; set; } = true;
+
+    /// <summary>Bytes per slot of a local-path connection's shared memory (two slots each):
+    /// the most one syscall batch of the local path reads.</summary>
+    public int LocalPathSlotBytes { get; set; } = 4 << 20;
+
     /// <summary>Where traces, metrics and logs go (Pvmd:Telemetry).</summary>
     public TelemetryOptions Telemetry { get; set; } = new();
 
@@ -45,6 +53,9 @@ public sealed class PvmdOptions
 /// <summary>Checks every option at start, so a bad value stops the daemon with one clear line.</summary>
 public sealed class PvmdOptionsValidator : IValidateOptions<PvmdOptions>
 {
+    /// <summary>The local path's socket is the daemon's socket path with this suffix.</summary>
+    public const string LocalPathSuffix = ".local";
+
     public ValidateOptionsResult Validate(string? name, PvmdOptions options)
     {
         var failures = new List<string>();
@@ -79,6 +90,14 @@ public sealed class PvmdOptionsValidator : IValidateOptions<PvmdOptions>
         if (options.ChunkBytes is < 4096 or > 64 << 20)
         {
             failures.Add("--chunk-bytes must be between 4096 and 67108864");
+        }
+        if (options.LocalPath && !string.IsNullOrEmpty(options.Socket) && System.Text.Encoding.UTF8.GetByteCount(options.Socket + LocalPathSuffix) > 107)
+        {
+            failures.Add($"--socket path is too long for the local path's socket next to it ({options.Socket}{LocalPathSuffix}, over 107 bytes): shorten it or set --local-path false");
+        }
+        if (options.LocalPathSlotBytes is < 4096 or > 64 << 20)
+        {
+            failures.Add("--local-path-slot-bytes must be between 4096 and 67108864");
         }
         if (options.MaxWriteBytes is < 1 or > 256 << 20)
         {

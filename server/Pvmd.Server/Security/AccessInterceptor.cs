@@ -113,23 +113,32 @@ public sealed class AccessInterceptor(
         return caller;
     }
 
+    /// <summary>The method name a read over the node-local path is logged and audited under.</summary>
+    public const string LocalReadMethod = "/pvmd.v1.RemoteMemory/ReadRemote (local path)";
+
+    /// <summary>Takes a concurrency slot for a read that came over the node-local path and
+    /// authorizes it exactly as a ReadRemote call (denials logged and audited); the slot is
+    /// held until the result is disposed. The target's start time is pinned into the request.</summary>
+    public IDisposable BeginLocalRead(ReadRemoteRequest request, Caller caller) => Begin(request, caller, LocalReadMethod)!;
+
     /// <summary>Authenticates, takes a slot and authorizes; null for the public services.</summary>
     private Call? Begin(object request, ServerCallContext context)
     {
         var caller = Authenticate(context);
-        if (IsPublic(context.Method))
-        {
-            return null;
-        }
+        return IsPublic(context.Method) ? null : Begin(request, caller, context.Method);
+    }
+
+    private Call Begin(object request, Caller caller, string method)
+    {
         var access = Classify(request);
         if (access is null)
         {
-            throw Deny(new AuditEntry("denied", "unknown", context.Method, caller, Status: "PERMISSION_DENIED", Rule: "unknown-method"), "unknown-method", 0, $"{context.Method} is not a method the daemon authorizes");
+            throw Deny(new AuditEntry("denied", "unknown", method, caller, Status: "PERMISSION_DENIED", Rule: "unknown-method"), "unknown-method", 0, $"{method} is not a method the daemon authorizes");
         }
         var lease = limiter.Acquire(caller.Key);
         try
         {
-            return Authorize(access, caller, context.Method, lease);
+            return Authorize(access, caller, method, lease);
         }
         catch
         {
@@ -145,12 +154,14 @@ public sealed class AccessInterceptor(
         if (access.Target is null)
         {
             // A listing is allowed when some rule could show this caller some process; which
-            // processes it shows is decided one by one afterwards (FilterListing).
-            var decision = access.Operation != Operation.Processes
+            // processes it shows is decided one by one afterwards (FilterListing). Opening the
+            // local path likewise needs some process the caller may read; each read over it
+            // is decided like a ReadRemote call.
+            var decision = access.Operation is not (Operation.Processes or Operation.Read)
                 ? policy.Decide(caller, access.Operation, null)
-                : policy.MayAllowSome(caller, Operation.Processes)
+                : policy.MayAllowSome(caller, access.Operation)
                     ? new Decision(true, "", 0, "")
-                    : new Decision(false, Policy.NoRule, 0, $"no rule of {policy.Source} lets this caller list processes");
+                    : new Decision(false, Policy.NoRule, 0, $"no rule of {policy.Source} lets this caller {(access.Operation == Operation.Read ? "read any process" : "list processes")}");
             if (!decision.Allowed)
             {
                 throw Deny(new AuditEntry("denied", operation, method, caller, Status: "PERMISSION_DENIED", Rule: decision.RuleName, Detail: decision.Explanation), decision.RuleName, decision.RuleIndex, $"{operation} by {caller}: {decision.Explanation}");
@@ -213,6 +224,7 @@ public sealed class AccessInterceptor(
         ListRegionsRequest l => new Access(Operation.Regions, RequireTarget(l.Target)),
         ListProcessesRequest => new Access(Operation.Processes, null),
         GetPlatformRequest => new Access(Operation.Platform, null),
+        OpenLocalPathRequest => new Access(Operation.Read, null),
         ProbeRequest p => new Access(Operation.Probe, p.Target is { Pid: not 0 } ? p.Target : null, p.Target is { Pid: not 0 } ? p.RemoteAddress : null),
         _ => null,
     };

@@ -64,6 +64,8 @@ public static class SecurityHosting
         services.AddSingleton(sp => new PolicyStore(policy, security, sp.GetRequiredService<ILogger<PolicyStore>>()));
         services.AddSingleton(sp => new AuditLog(security.AuditLog, sp.GetRequiredService<ILogger<AuditLog>>()));
         services.AddSingleton(new ConcurrencyLimiter(security.MaxConcurrentRequests, security.MaxConcurrentPerCaller));
+        // One instance, shared by the gRPC pipeline and the node-local path.
+        services.AddSingleton<AccessInterceptor>();
         services.AddHostedService<SecuritySignals>();
         return services;
     }

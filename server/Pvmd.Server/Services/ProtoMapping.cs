@@ -49,4 +49,53 @@ internal static class ProtoMapping
         Emulation = facts.Emulation,
         Hostname = facts.Hostname,
     };
+
+    /// <summary>The request's ranges for the engine (validated there).</summary>
+    public static MemoryRange[] ToRanges(ReadRemoteRequest request)
+    {
+        var ranges = new MemoryRange[request.Ranges.Count];
+        for (var i = 0; i < ranges.Length; i++)
+        {
+            ranges[i] = new MemoryRange(request.Ranges[i].Address, request.Ranges[i].Length);
+        }
+        return ranges;
+    }
+
+    /// <summary>A finished range's account, as ReadRemote (and the local path) report it.</summary>
+    public static RangeResult ToProto(RangeOutcome outcome)
+    {
+        var result = new RangeResult
+        {
+            RangeIndex = (uint)outcome.Index,
+            Address = outcome.Range.Address,
+            Length = outcome.Range.Length,
+            BytesRead = outcome.BytesRead,
+            SyscallReturned = outcome.SyscallReturned,
+            UnreadableBytes = outcome.UnreadableBytes,
+        };
+        if (outcome.Holes.Count > 0)
+        {
+            result.StopAddress = outcome.Holes[0].Address;
+            result.StopReason = ToProto(outcome.Holes[0].Reason);
+            foreach (var hole in outcome.Holes)
+            {
+                result.Holes.Add(ToProto(hole));
+            }
+        }
+        if (outcome.Check is { } check)
+        {
+            result.Check = new V1.TransferCheck
+            {
+                Returned = check.Returned,
+                Actual = check.Actual,
+                ChangedBeyondReturned = check.ChangedBeyondReturned,
+                UnwrittenBelowReturned = check.UnwrittenBelowReturned,
+                FirstModifiedOffset = check.FirstModifiedOffset,
+                LastModifiedOffset = check.LastModifiedOffset,
+                Mismatch = check.Mismatch,
+                Injected = check.Injected,
+            };
+        }
+        return result;
+    }
 }

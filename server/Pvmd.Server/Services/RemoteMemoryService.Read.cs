@@ -15,11 +15,7 @@ public sealed partial class RemoteMemoryService
     public override async Task ReadRemote(ReadRemoteRequest request, IServerStreamWriter<ReadRemoteResponse> responseStream, ServerCallContext context)
     {
         var rpc = Activity.Current;
-        var ranges = new MemoryRange[request.Ranges.Count];
-        for (var i = 0; i < ranges.Length; i++)
-        {
-            ranges[i] = new MemoryRange(request.Ranges[i].Address, request.Ranges[i].Length);
-        }
+        var ranges = ProtoMapping.ToRanges(request);
         // Validate before pinning the target: a malformed request costs nothing.
         _limits.ValidateRead(ranges);
         using var target = ProtoMapping.Open(request.Target);
@@ -55,46 +51,9 @@ public sealed partial class RemoteMemoryService
             }
             foreach (var outcome in batch.Completed)
             {
-                response.Results.Add(ToProto(outcome));
+                response.Results.Add(ProtoMapping.ToProto(outcome));
             }
             await responseStream.WriteAsync(response, context.CancellationToken);
         }
-    }
-
-    private static RangeResult ToProto(RangeOutcome outcome)
-    {
-        var result = new RangeResult
-        {
-            RangeIndex = (uint)outcome.Index,
-            Address = outcome.Range.Address,
-            Length = outcome.Range.Length,
-            BytesRead = outcome.BytesRead,
-            SyscallReturned = outcome.SyscallReturned,
-            UnreadableBytes = outcome.UnreadableBytes,
-        };
-        if (outcome.Holes.Count > 0)
-        {
-            result.StopAddress = outcome.Holes[0].Address;
-            result.StopReason = ProtoMapping.ToProto(outcome.Holes[0].Reason);
-            foreach (var hole in outcome.Holes)
-            {
-                result.Holes.Add(ProtoMapping.ToProto(hole));
-            }
-        }
-        if (outcome.Check is { } check)
-        {
-            result.Check = new V1.TransferCheck
-            {
-                Returned = check.Returned,
-                Actual = check.Actual,
-                ChangedBeyondReturned = check.ChangedBeyondReturned,
-                UnwrittenBelowReturned = check.UnwrittenBelowReturned,
-                FirstModifiedOffset = check.FirstModifiedOffset,
-                LastModifiedOffset = check.LastModifiedOffset,
-                Mismatch = check.Mismatch,
-                Injected = check.Injected,
-            };
-        }
-        return result;
     }
 }

@@ -4,6 +4,7 @@ using Pvmd.Core.Host;
 using Pvmd.Core.Memory;
 using Pvmd.Core.Procfs;
 using Pvmd.Server.Hosting;
+using Pvmd.Server.LocalPath;
 using Pvmd.Server.Telemetry;
 using Pvmd.V1;
 
@@ -11,7 +12,7 @@ namespace Pvmd.Server.Services;
 
 /// <summary>The RemoteMemory service: maps the contract onto Pvmd.Core. Each RPC family lives
 /// in its own part (RemoteMemoryService.*.cs); errors are mapped once, by the interceptor.</summary>
-public sealed partial class RemoteMemoryService(IOptions<PvmdOptions> options, PvmdInstrumentation telemetry) : RemoteMemory.RemoteMemoryBase
+public sealed partial class RemoteMemoryService(IOptions<PvmdOptions> options, PvmdInstrumentation telemetry, LocalPathListener localPath, LocalPathTickets tickets) : RemoteMemory.RemoteMemoryBase
 {
     private readonly TransferLimits _limits = options.Value.Limits;
     private readonly FaultInjection? _faults = options.Value.FaultInjection.ToEngine();

@@ -347,6 +347,11 @@ public sealed class PvmdInstrumentation : IDisposable
         [Injected] = mismatch.Injected,
     };
 
+    /// <summary>The span of one read over the node-local path, where no RPC span exists.</summary>
+    public Activity? StartLocalRead(string traceparent, string tracestate) =>
+        _source.StartActivity(TelemetryNames.LocalReadSpan, ActivityKind.Server,
+            ActivityContext.TryParse(traceparent, string.IsNullOrEmpty(tracestate) ? null : tracestate, out var parent) ? parent : default);
+
     /// <summary>A child of the current span (the RPC span), started when the call started.</summary>
     internal Activity? StartSpan(string name, DateTimeOffset? start) =>
         start is { } time ? _source.StartActivity(name, ActivityKind.Internal, parentContext: default, tags: null, links: null, startTime: time) : null;

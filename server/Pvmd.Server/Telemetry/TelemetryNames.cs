@@ -14,6 +14,8 @@ public static class TelemetryNames
     public const string WriteSpan = "process_vm_writev";
     public const string ForcedWriteSpan = "pwrite /proc/PID/mem";
     public const string ProbeSpan = "pvmd.probe";
+    /// <summary>A read over the node-local path (the counterpart of the ReadRemote RPC span).</summary>
+    public const string LocalReadSpan = "pvmd.local_path.read";
 
     /// <summary>The event that marks a disagreement between the count and the bytes changed.</summary>
     public const string MismatchEvent = "pvmd.byte_count_mismatch";

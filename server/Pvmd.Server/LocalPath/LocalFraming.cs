@@ -1,0 +1,129 @@
+using System.Buffers.Binary;
+using System.Net.Sockets;
+using Google.Protobuf;
+
+namespace Pvmd.LocalPath;
+
+/// <summary>
+/// The node-local path's framing, shared by the daemon and the client (this file is compiled
+/// into both): each frame is a 4-byte little-endian length and one protobuf message
+/// (proto/pvmd/v1/local_path.proto). Calls block: a local round trip is a few microseconds, and
+/// a dedicated thread waiting in recv(2) is both the fastest and the simplest way to spend them.
+/// </summary>
+internal sealed class LocalFraming(Socket socket, int maxFrameBytes)
+{
+    private const int HeaderBytes = 4;
+    private byte[] _received = new byte[64 << 10];
+    private int _start;
+    private int _end;
+    private byte[] _sending = new byte[4 << 10];
+
+    public Socket Socket => socket;
+
+    /// <summary>Sends one message as one frame.</summary>
+    /// <exception cref="SocketException">The peer is gone.</exception>
+    public void Send(IMessage message)
+    {
+        var size = message.CalculateSize();
+        if (_sending.Length < HeaderBytes + size)
+        {
+            _sending = new byte[Math.Max(HeaderBytes + size, _sending.Length * 2)];
+        }
+        BinaryPrimitives.WriteInt32LittleEndian(_sending, size);
+        message.WriteTo(_sending.AsSpan(HeaderBytes, size));
+        var frame = _sending.AsSpan(0, HeaderBytes + size);
+        while (frame.Length > 0)
+        {
+            frame = frame[socket.Send(frame)..];
+        }
+    }
+
+    /// <summary>Encodes one message as a frame, for a send that carries more (a descriptor).</summary>
+    public static byte[] Encode(IMessage message)
+    {
+        var size = message.CalculateSize();
+        var frame = new byte[HeaderBytes + size];
+        BinaryPrimitives.WriteInt32LittleEndian(frame, size);
+        message.WriteTo(frame.AsSpan(HeaderBytes));
+        return frame;
+    }
+
+    /// <summary>Takes bytes the caller received itself (with recvmsg, alongside a descriptor).</summary>
+    public void Feed(ReadOnlySpan<byte> bytes)
+    {
+        Reserve(bytes.Length);
+        bytes.CopyTo(_received.AsSpan(_end));
+        _end += bytes.Length;
+    }
+
+    /// <summary>Receives one frame; null when the peer closed the connection between frames.</summary>
+    /// <exception cref="InvalidDataException">A frame is larger than allowed, cut short, or not the message.</exception>
+    /// <exception cref="SocketException">The connection failed.</exception>
+    public T? Receive<T>(MessageParser<T> parser)
+        where T : class, IMessage<T>
+    {
+        if (!Fill(HeaderBytes))
+        {
+            return null;
+        }
+        var size = BinaryPrimitives.ReadInt32LittleEndian(_received.AsSpan(_start));
+        if (size < 0 || size > maxFrameBytes)
+        {
+            throw new InvalidDataException($"a local-path frame of {size} bytes: at most {maxFrameBytes}");
+        }
+        _start += HeaderBytes;
+        if (!Fill(size))
+        {
+            throw new InvalidDataException("the connection closed in the middle of a frame");
+        }
+        T message;
+        try
+        {
+            message = parser.ParseFrom(_received.AsSpan(_start, size));
+        }
+        catch (InvalidProtocolBufferException e)
+        {
+            throw new InvalidDataException($"a local-path frame is not a {typeof(T).Name}: {e.Message}", e);
+        }
+        finally
+        {
+            _start += size;
+        }
+        return message;
+    }
+
+    /// <summary>Buffers at least <paramref name="count"/> bytes; false when the peer closed first.</summary>
+    private bool Fill(int count)
+    {
+        while (_end - _start < count)
+        {
+            Reserve(count - (_end - _start));
+            var read = socket.Receive(_received, _end, _received.Length - _end, SocketFlags.None);
+            if (read == 0)
+            {
+                return false;
+            }
+            _end += read;
+        }
+        return true;
+    }
+
+    /// <summary>Room for <paramref name="more"/> bytes after what is buffered.</summary>
+    private void Reserve(int more)
+    {
+        if (_start == _end)
+        {
+            _start = _end = 0;
+        }
+        if (_received.Length - _end >= more)
+        {
+            return;
+        }
+        var buffered = _end - _start;
+        var target = _received.Length >= buffered + more ? _received : new byte[Math.Max(buffered + more, _received.Length * 2)];
+        Buffer.BlockCopy(_received, _start, target, 0, buffered);
+        _received = target;
+        _start = 0;
+        _end = buffered;
+    }
+}
