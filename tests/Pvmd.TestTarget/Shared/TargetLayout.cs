@@ -13,7 +13,8 @@ namespace Pvmd.TestTarget;
 ///  "hole":{...,"length":12288},      rw-p page, unmapped page, rw-p page; seed 1, offsets from the first page
 ///  "protnone":{...,"length":8192},   rw-p page (seed 2), then a ---p page
 ///  "readonly":{...,"length":4096},   r-xp page, seed 3
-///  "scratch":{...,"length":4096}}    rw-p page of zeros, for writes
+///  "scratch":{...,"length":4096},    rw-p page of zeros, for writes
+///  "bulk":{...,"length":67108864}}   only with --bulk-mib N: N MiB rw-p, seed 4
 /// </code>
 /// </summary>
 internal sealed record TargetLayout(
@@ -23,7 +24,12 @@ internal sealed record TargetLayout(
     TargetRegion Hole,
     [property: JsonPropertyName("protnone")] TargetRegion ProtNone,
     [property: JsonPropertyName("readonly")] TargetRegion ReadOnly,
-    TargetRegion Scratch);
+    TargetRegion Scratch)
+{
+    /// <summary>The large patterned region of <c>--bulk-mib</c>; null (and absent from the JSON) without it.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public TargetRegion? Bulk { get; init; }
+}
 
 /// <summary>A region of the target: where it starts and how long it is.</summary>
 internal sealed record TargetRegion(string Address, ulong Length)

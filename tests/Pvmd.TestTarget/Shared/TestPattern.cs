@@ -22,6 +22,9 @@ internal static class TestPattern
     /// <summary>Seed of the <c>readonly</c> region.</summary>
     public const uint ReadOnlySeed = 3;
 
+    /// <summary>Seed of the <c>bulk</c> region (<c>--bulk-mib</c>).</summary>
+    public const uint BulkSeed = 4;
+
     /// <summary>The byte at <paramref name="offset"/> of a region filled with <paramref name="seed"/>.</summary>
     public static byte At(uint seed, ulong offset) => Pick(Word(seed, offset >> 3), offset);
 

@@ -17,6 +17,9 @@ internal static class RepoPaths
     /// <summary>The CLI, <c>pvmctl</c>.</summary>
     public static string Cli => Program("client", "Pvmd.Cli", "pvmctl");
 
+    /// <summary>The benchmark, <c>pvmd-bench</c>.</summary>
+    public static string Bench => Program("tests", "Pvmd.Bench", "pvmd-bench");
+
     /// <summary>The test target, <c>pvmd-test-target</c>.</summary>
     public static string TestTarget => Program("tests", "Pvmd.TestTarget", "pvmd-test-target");
 
