@@ -62,6 +62,12 @@ internal sealed class GlobalOptions
         Recursive = true,
     };
 
+    public Option<bool> NoLocalPath { get; } = new("--no-local-path")
+    {
+        Description = "Read over gRPC even when the daemon on this node's socket offers its local path (shared memory).",
+        Recursive = true,
+    };
+
     public Option<bool> Verbose { get; } = new("--verbose", "-v")
     {
         Description = "On failure, print the stack trace after the one-line error.",
@@ -93,6 +99,7 @@ internal sealed class GlobalOptions
         root.Options.Add(TlsCertificate);
         root.Options.Add(TlsKey);
         root.Options.Add(TlsAuthorities);
+        root.Options.Add(NoLocalPath);
         root.Options.Add(Verbose);
         root.Options.Add(OtlpEndpoint);
     }
@@ -116,6 +123,10 @@ internal sealed class GlobalOptions
             parseResult.GetValue(Socket) ?? [],
             parseResult.GetValue(Address) ?? [],
             Environment.GetEnvironmentVariable(SocketEnvironmentVariable));
+        if (parseResult.GetValue(NoLocalPath))
+        {
+            endpoints = [.. endpoints.Select(e => e with { UseLocalPath = false })];
+        }
         var certificate = parseResult.GetValue(TlsCertificate);
         var key = parseResult.GetValue(TlsKey);
         var authorities = parseResult.GetValue(TlsAuthorities);

@@ -63,6 +63,20 @@ public sealed class CliTests : IClassFixture<TargetFixture>
     }
 
     [Fact]
+    public async Task Read_Raw_OverGrpcAndOverTheLocalPath_WritesTheSameBytes()
+    {
+        string[] read = ["read", "--pid", Pid, "--address", Hex(_target.Hole.Start), "--length", _target.Hole.Length.ToString(CultureInfo.InvariantCulture), "--format", "raw"];
+
+        var local = await RunAsync(read);
+        var grpc = await RunAsync([.. read, "--no-local-path"]);
+
+        AssertExit(Exit.Incomplete, local);
+        AssertExit(Exit.Incomplete, grpc);
+        Assert.Equal(grpc.StandardOutputBytes, local.StandardOutputBytes);
+        Assert.Equal(grpc.StandardError, local.StandardError);
+    }
+
+    [Fact]
     public async Task Read_Raw_WithAHole_ExitsIncomplete()
     {
         var result = await RunAsync("read", "--pid", Pid, "--address", Hex(_target.Hole.Start), "--length", _target.Hole.Length.ToString(CultureInfo.InvariantCulture), "--format", "raw");
