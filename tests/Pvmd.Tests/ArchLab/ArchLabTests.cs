@@ -70,7 +70,7 @@ public sealed class ArchLabTests(ITestOutputHelper output) : IClassFixture<ArchL
     [Fact]
     public async Task Debian_5_10_arm64_returns_counts_that_disagree_with_the_bytes_it_changed()
     {
-        await using var receiver = OtlpReceiver.Start();
+        await using var receiver = await OtlpReceiver.StartAsync();
 
         var (summary, timings, sweep) = await ArchLabFixture.ProbeAsync("5.10", ReducedSweep(), receiver);
         Report("5.10", summary, timings, sweep);
