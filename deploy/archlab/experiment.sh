@@ -1,5 +1,6 @@
 # The lab's experiment, sourced by lab.sh (`lab.sh run [KERNEL...]`): per kernel, boot the
-# guest, then from the host with pvmctl over the forwarded port: platform, the full default
+# guest, then from the host with pvmctl over the forwarded port (https, with the lab's client
+# certificate): platform, the full default
 # probe sweep (--json), a read and a write --verify into a process of the guest, and compare
 # against this host's own daemon on a Unix socket. Everything lands in
 # $cache/results/DATE/KERNEL/, and one Markdown table row per kernel in
@@ -63,28 +64,30 @@ run_kernel() {
   address=$(sed -n 's/^ARCHLAB_ADDRESS=//p' <<<"$started")
   run=$(sed -n 's/^ARCHLAB_RUN=//p' <<<"$started")
   boot_run=$run
+  # The guest daemon's address and the client's mutual TLS switches, for every step.
+  local guest=(--url "$address" "${tls_client[@]}")
   cp "$run/timings" "$out/timings"
   cp "$cache/kernels/$kernel/kernel.info" "$out/kernel.info"
   uptime >"$out/load"
 
-  step platform "$out" --url "$address" platform --json
+  step platform "$out" "${guest[@]}" platform --json
   log "$kernel: the full default sweep (264,192 cases)"
-  step probe "$out" --url "$address" probe --json
+  step probe "$out" "${guest[@]}" probe --json
   tail -n 1 "$out/probe.out" >"$out/summary.json"
 
   # A process of the guest: init's idle `sleep 2147483647`. Its stack mapping's lowest page
   # is far below anything the sleeping process touches, so writing there is harmless.
-  step ps "$out" --url "$address" ps --name sleep --cmdline 2147483647 --json
+  step ps "$out" "${guest[@]}" ps --name sleep --cmdline 2147483647 --json
   local pid stack
   pid=$(jq -r '.processes[0].pid' "$out/ps.out")
-  step maps "$out" --url "$address" maps --pid "$pid" --json
+  step maps "$out" "${guest[@]}" maps --pid "$pid" --json
   stack=$(jq -r '.regions[] | select(.path == "[stack]") | .start' "$out/maps.out")
-  step read-before "$out" --url "$address" read --pid "$pid" --address "$stack" --length 64 --verify
-  step write "$out" --url "$address" write --pid "$pid" --address "$stack" --hex 70766d6420617263686c6162 --verify --json
-  step read-after "$out" --url "$address" read --pid "$pid" --address "$stack" --length 64 --verify
+  step read-before "$out" "${guest[@]}" read --pid "$pid" --address "$stack" --length 64 --verify
+  step write "$out" "${guest[@]}" write --pid "$pid" --address "$stack" --hex 70766d6420617263686c6162 --verify --json
+  step read-after "$out" "${guest[@]}" read --pid "$pid" --address "$stack" --length 64 --verify
 
   log "$kernel: compare with this host's daemon (${compare_sweep[*]})"
-  step compare "$out" --socket "$host_socket" --url "$address" compare "${compare_sweep[@]}" --json
+  step compare "$out" --socket "$host_socket" "${guest[@]}" compare "${compare_sweep[@]}" --json
 
   cmd_stop "$run"
   boot_run=""

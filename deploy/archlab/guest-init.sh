@@ -1,7 +1,9 @@
 #!/bin/busybox sh
 # /init of an archlab guest (deploy/archlab/lab.sh copies it into the initramfs): mounts the
 # kernel's filesystems, brings eth0 up on qemu's user network, starts pvmd on TCP and powers
-# the machine off when the host writes "poweroff" on the console, or at the time limit.
+# the machine off when the host writes "poweroff" on the console, or at the time limit. TCP
+# needs mutual TLS: lab.sh put the server certificate, the lab's CA and the policy that
+# grants its client certificate in /etc/pvmd.
 # Kernel command line: archlab.port=, archlab.timeout= (seconds), archlab.otlp= (endpoint).
 /bin/busybox mkdir -p /sbin /usr/bin /usr/sbin
 /bin/busybox --install -s
@@ -50,7 +52,9 @@ if [ -n "$otlp" ]; then
   export OTEL_SERVICE_NAME="pvmd-archlab-$(uname -r)"
 fi
 Logging__Console__FormatterOptions__ColorBehavior=Disabled \
-  /opt/pvmd/pvmd --listen "0.0.0.0:$port" --socket /run/pvmd/pvmd.sock &
+  /opt/pvmd/pvmd --listen "0.0.0.0:$port" --socket /run/pvmd/pvmd.sock \
+  --tls-cert /etc/pvmd/server.pem --tls-key /etc/pvmd/server.key \
+  --tls-client-ca /etc/pvmd/ca.pem --policy /etc/pvmd/policy.yaml &
 echo "archlab: pvmd pid $!"
 # Marks when the daemon's socket listens (port in hex, state 0A = LISTEN), to tell the
 # runtime's start from the first call's cost.

@@ -2,15 +2,20 @@
 # The architecture lab: Debian's own arm64 kernels (5.10, 6.1, 6.12) booted under qemu-system
 # software emulation (TCG) on this x86_64 machine, with the real pvmd arm64 build inside and
 # its gRPC port forwarded to 127.0.0.1, so that the host's pvmctl asks a real arm64 kernel the
-# short-copy question. README.md beside this file says why it is built this way.
+# short-copy question over mutual TLS, as it would ask a remote daemon. README.md beside this
+# file says why it is built this way.
 #
 #   lab.sh fetch [KERNEL...]      install qemu & co through apt, download the kernels and the
 #                                 arm64 userland by package name (cached)
-#   lab.sh build [KERNEL...]      publish pvmd for linux-arm64 and build each guest initramfs
-#   lab.sh start KERNEL           boot a guest in the background; prints ARCHLAB_ADDRESS= and
-#                                 ARCHLAB_RUN= once the daemon answers
+#   lab.sh build [KERNEL...]      make the lab's certificates (once per cache), publish pvmd
+#                                 for linux-arm64 and build each guest initramfs
+#   lab.sh start KERNEL           boot a guest in the background; prints ARCHLAB_ADDRESS=,
+#                                 ARCHLAB_TLS_CERT=, ARCHLAB_TLS_KEY=, ARCHLAB_TLS_CA= (the
+#                                 client's mutual TLS files) and ARCHLAB_RUN= once the daemon
+#                                 answers
 #   lab.sh stop RUN               power the guest off (qemu killed if it does not obey)
-#   lab.sh boot KERNEL [-- CMD]   start, run CMD with ARCHLAB_ADDRESS set, stop (even on failure)
+#   lab.sh boot KERNEL [-- CMD]   start, run CMD with those ARCHLAB_* variables set, stop (even
+#                                 on failure)
 #   lab.sh run [KERNEL...]        the experiment: full probe sweep, read, write --verify and
 #                                 compare against the host's daemon, per kernel
 #   lab.sh clean [--apt]          remove the cache (and with --apt the extra apt source)
@@ -35,6 +40,7 @@ ready_timeout=${ARCHLAB_READY_TIMEOUT:-600}
 guest_otlp=${ARCHLAB_OTLP:-}
 guest_otlp_protocol=${ARCHLAB_OTLP_PROTOCOL:-grpc}
 guest_port=50051
+tls="$cache/tls"
 
 # Each kernel line of the lab and the Debian suite that carries it.
 all_kernels=(5.10 6.1 6.12)
@@ -96,6 +102,7 @@ install_host_tools() {
   command -v zstd >/dev/null || missing+=(zstd)
   command -v ss >/dev/null || missing+=(iproute2)
   command -v jq >/dev/null || missing+=(jq)
+  command -v openssl >/dev/null || missing+=(openssl)
   if [ ${#missing[@]} -gt 0 ]; then
     log "installing ${missing[*]}"
     apt_get update -qq || apt_get update
@@ -278,16 +285,21 @@ fetch_kernel() {
   log "$kernel: $kver; modules: $(tr '\n' ' ' <"$dir/modules.list")built in: $(tr '\n' ' ' <"$dir/builtin.list")"
 }
 
-# Debian's arm64 C runtime and a static busybox for the guest: what the self-contained .NET
-# app needs (with InvariantGlobalization) and a shell for /init. From the host's release.
+# Debian's arm64 C runtime, OpenSSL and a static busybox for the guest: what the
+# self-contained .NET app needs (with InvariantGlobalization; OpenSSL for its TLS listener)
+# and a shell for /init. From the host's release.
+userland_packages=(libc6 libstdc++6 libgcc-s1 libssl3 busybox-static)
+
 fetch_userland() {
-  local dir="$cache/userland" deb
-  [ -x "$dir/bin/busybox" ] && [ -e "$dir/lib/ld-linux-aarch64.so.1" ] && return 0
-  log "fetching the arm64 userland: libc6 libstdc++6 libgcc-s1 busybox-static"
-  rm -f "$cache"/debs/{libc6,libstdc++6,libgcc-s1,busybox-static}_*_arm64.deb
-  download libc6:arm64 libstdc++6:arm64 libgcc-s1:arm64 busybox-static:arm64
+  local dir="$cache/userland" deb package
+  [ -x "$dir/bin/busybox" ] && [ -e "$dir/lib/ld-linux-aarch64.so.1" ] &&
+    [ -e "$dir/usr/lib/aarch64-linux-gnu/libssl.so.3" ] && return 0
+  log "fetching the arm64 userland: ${userland_packages[*]}"
+  for package in "${userland_packages[@]}"; do rm -f "$cache/debs/${package}_"*_arm64.deb; done
+  download "${userland_packages[@]/%/:arm64}"
   rm -rf "$dir" && mkdir -p "$dir"
-  for deb in "$cache"/debs/{libc6,libstdc++6,libgcc-s1,busybox-static}_*_arm64.deb; do
+  for package in "${userland_packages[@]}"; do
+    deb=$(ls "$cache/debs/${package}_"*_arm64.deb 2>/dev/null) || die "apt-get download $package:arm64 failed"
     dpkg-deb -x "$deb" "$dir"
   done
   # Docs, locales and iconv modules are not needed by the daemon.
@@ -305,11 +317,53 @@ cmd_fetch() {
   for kernel in "${kernels[@]}"; do
     [ -f "$cache/kernels/$kernel/modules.list" ] || need_apt=1
   done
-  [ -x "$cache/userland/bin/busybox" ] || need_apt=1
+  [ -e "$cache/userland/usr/lib/aarch64-linux-gnu/libssl.so.3" ] || need_apt=1
   [ "$need_apt" = 1 ] && setup_apt
   for kernel in "${kernels[@]}"; do fetch_kernel "$kernel"; done
   fetch_userland
 }
+
+# --- certificates ------------------------------------------------------------------------
+
+# The guest daemon listens on TCP, which it allows only with mutual TLS (docs/security.md):
+# the lab has its own CA, a server certificate for the address the host reaches the guest at
+# (127.0.0.1, the forwarded port) and one client certificate, whose subject policy.yaml grants
+# what the lab does. Made once per cache, with nothing of them in git, and made anew (all
+# three) when one is missing or expires within a week.
+tls_days=90
+tls_client_subject="/CN=pvmd archlab client"
+
+tls_valid() {
+  local name
+  for name in ca server client; do
+    [ -s "$tls/$name.key" ] && openssl x509 -in "$tls/$name.pem" -noout -checkend 604800 >/dev/null 2>&1 || return 1
+  done
+}
+
+make_tls() {
+  tls_valid && return 0
+  log "making the lab's CA, server and client certificates in $tls (valid $tls_days days)"
+  local dir="$tls.tmp" errors ec=(-newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes)
+  rm -rf "$dir" && mkdir -p "$dir" && chmod 0700 "$dir"
+  # -e does not apply inside the || below: every step is chained with &&.
+  errors=$({
+    cd "$dir" && umask 077 &&
+      openssl req -x509 "${ec[@]}" -days "$tls_days" -subj "/CN=pvmd archlab CA" \
+        -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign \
+        -keyout ca.key -out ca.pem &&
+      openssl req "${ec[@]}" -subj "/CN=pvmd archlab guest" -keyout server.key -out server.csr &&
+      openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -days "$tls_days" -out server.pem \
+        -extfile <(printf 'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\nsubjectAltName=IP:127.0.0.1,DNS:localhost\n') &&
+      openssl req "${ec[@]}" -subj "$tls_client_subject" -keyout client.key -out client.csr &&
+      openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -days "$tls_days" -out client.pem \
+        -extfile <(printf 'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth\n') &&
+      rm -f ./*.csr ./*.srl && chmod 0644 ./*.pem
+  } 2>&1) || die "openssl failed to make the lab's certificates: $errors"
+  rm -rf "$tls" && mv "$dir" "$tls"
+}
+
+# The client's switches for pvmctl against a guest.
+tls_client=(--tls-cert "$tls/client.pem" --tls-key "$tls/client.key" --tls-ca "$tls/ca.pem")
 
 # --- build -------------------------------------------------------------------------------
 
@@ -326,10 +380,16 @@ build_id() {
     sha256sum | cut -c1-16
 }
 
+# The initramfs also holds the certificates and the policy: they key its name (beside the
+# build), so that new certificates make a new image without publishing the daemon again.
+guest_files_id() {
+  (cat "$tls/ca.pem" "$tls/server.pem" "$here/policy.yaml" 2>/dev/null || echo none) | sha256sum | cut -c1-12
+}
+
 initrd_path() {
   local kernel=$1 release
   release=$(sed -n 's/^release=//p' "$cache/kernels/$kernel/kernel.info" 2>/dev/null)
-  echo "$cache/builds/$(build_id)/initrd-${release:-unknown}.cpio"
+  echo "$cache/builds/$(build_id)/initrd-${release:-unknown}-$(guest_files_id).cpio"
 }
 
 # The daemon, self-contained for linux-arm64. ReadyToRun: under emulation every
@@ -352,14 +412,18 @@ build_initrd() {
   local kernel=$1 kdir="$cache/kernels/$1" stage out
   out=$(initrd_path "$kernel")
   [ -f "$out" ] && return 0
+  # An image of the same build with older certificates is of no further use.
+  rm -f "${out%-*}"-*.cpio
   stage=$(scratch_dir)
-  mkdir -p "$stage"/{bin,dev,etc,proc,sys,run,tmp,root,opt,lib/archlab/modules}
+  mkdir -p "$stage"/{bin,dev,etc/pvmd,proc,sys,run,tmp,root,opt,lib/archlab/modules}
   cp -a "$cache/userland/." "$stage/"
   cp -a "$(dirname "$out")/pvmd" "$stage/opt/pvmd"
   cp "$kdir/modules.list" "$stage/lib/archlab/"
   cp "$kdir"/modules/*.ko "$stage/lib/archlab/modules/" 2>/dev/null || true
   cp "$here/guest-init.sh" "$stage/init"
   chmod 0755 "$stage/init"
+  cp "$tls/server.pem" "$tls/ca.pem" "$here/policy.yaml" "$stage/etc/pvmd/"
+  install -m 0600 "$tls/server.key" "$stage/etc/pvmd/server.key"
   mknod -m 600 "$stage/dev/console" c 5 1
   mknod -m 666 "$stage/dev/null" c 1 3
   printf 'root:x:0:0:root:/root:/bin/sh\n' >"$stage/etc/passwd"
@@ -391,6 +455,7 @@ cmd_build() {
   exec {build_lock}>"$cache/build.lock"
   flock "$build_lock"
   cmd_fetch "${kernels[@]}"
+  make_tls
   publish_daemon
   for kernel in "${kernels[@]}"; do build_initrd "$kernel"; done
   touch "$cache/builds/$(build_id)"
@@ -412,13 +477,14 @@ pick_port() {
   die "no free TCP port found on 127.0.0.1"
 }
 
-# gRPC health check over plain HTTP/2 with curl: an empty HealthCheckRequest frame; the
-# answer's message is 08 01 (status SERVING).
+# gRPC health check over HTTP/2 and mutual TLS with curl, as the lab's client: an empty
+# HealthCheckRequest frame; the answer's message is 08 01 (status SERVING).
 healthy() {
   local answer
-  answer=$(printf '\0\0\0\0\0' | curl -s --http2-prior-knowledge --max-time 20 \
+  answer=$(printf '\0\0\0\0\0' | curl -s --http2 --max-time 20 \
+    --cacert "$tls/ca.pem" --cert "$tls/client.pem" --key "$tls/client.key" \
     -H 'content-type: application/grpc' -H 'te: trailers' --data-binary @- \
-    "http://127.0.0.1:$1/grpc.health.v1.Health/Check" 2>/dev/null | od -An -tx1 | tr -d ' \n')
+    "https://127.0.0.1:$1/grpc.health.v1.Health/Check" 2>/dev/null | od -An -tx1 | tr -d ' \n')
   [ "$answer" = 00000000020801 ]
 }
 
@@ -431,7 +497,7 @@ cmd_start() {
   check_kernel "$kernel"
   local initrd
   initrd=$(initrd_path "$kernel")
-  [ -f "$initrd" ] || die "$kernel: no initramfs for this source tree: run lab.sh build $kernel first"
+  tls_valid && [ -f "$initrd" ] || die "$kernel: no initramfs for this source tree and certificates: run lab.sh build $kernel first"
   command -v qemu-system-aarch64 >/dev/null || die "qemu-system-aarch64 missing: run lab.sh fetch"
   local attempt run port t0 t_init="" t_exec="" t_ready="" guest_init="" qemu_pid deadline
   mkdir -p "$cache/runs"
@@ -495,8 +561,12 @@ cmd_start() {
     echo "daemon_start_seconds=$(seconds_between "$t_exec" "$t_ready")"
     echo "ready_seconds=$(seconds_between "$t0" "$t_ready")"
   } >"$run/timings"
-  log "$kernel: ready on 127.0.0.1:$port ($(tr '\n' ' ' <"$run/timings"))"
-  echo "ARCHLAB_ADDRESS=http://127.0.0.1:$port"
+  log "$kernel: ready on https://127.0.0.1:$port ($(tr '\n' ' ' <"$run/timings"))"
+  log "$kernel: by hand: pvmctl --url https://127.0.0.1:$port ${tls_client[*]} platform"
+  echo "ARCHLAB_ADDRESS=https://127.0.0.1:$port"
+  echo "ARCHLAB_TLS_CERT=$tls/client.pem"
+  echo "ARCHLAB_TLS_KEY=$tls/client.key"
+  echo "ARCHLAB_TLS_CA=$tls/ca.pem"
   echo "ARCHLAB_RUN=$run"
 }
 
@@ -535,7 +605,8 @@ cmd_boot() {
   boot_run=$run
   echo "$started"
   if [ $# -gt 0 ]; then
-    ARCHLAB_ADDRESS=$address ARCHLAB_RUN=$run "$@"
+    ARCHLAB_ADDRESS=$address ARCHLAB_RUN=$run ARCHLAB_TLS_CERT="$tls/client.pem" \
+      ARCHLAB_TLS_KEY="$tls/client.key" ARCHLAB_TLS_CA="$tls/ca.pem" "$@"
   fi
 }
 

@@ -1,6 +1,5 @@
 using System.Diagnostics;
-using Grpc.Core;
-using Grpc.Net.Client;
+using Pvmd.Client;
 using Pvmd.V1;
 using Xunit.Abstractions;
 
@@ -19,20 +18,18 @@ public sealed class ArchLabFixture : IAsyncLifetime
 
     public Task DisposeAsync() => Task.CompletedTask;
 
-    /// <summary>Boots the kernel, runs the sweep against its daemon over gRPC from this host,
-    /// powers the guest off, and returns the summary with the times it took. With a receiver,
+    /// <summary>Boots the kernel, runs the sweep against its daemon over gRPC and mutual TLS from
+    /// this host, powers the guest off, and returns the summary with the times it took. With a receiver,
     /// the guest daemon exports its telemetry to it, and the guest stays up until the probe's
     /// span has arrived (or a minute has passed).</summary>
     internal static async Task<(ProbeSummary Summary, string Timings, TimeSpan Sweep)> ProbeAsync(string kernel, ProbeRequest request, OtlpReceiver? receiver = null)
     {
         await using var guest = await LabGuest.StartAsync(kernel, receiver?.Port);
-        using var channel = GrpcChannel.ForAddress(guest.Address);
-        var client = new RemoteMemory.RemoteMemoryClient(channel);
+        await using var client = guest.CreateClient();
         using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(10));
         var clock = Stopwatch.StartNew();
         ProbeSummary? summary = null;
-        using var call = client.ProbeShortBuffer(request, cancellationToken: cts.Token);
-        await foreach (var response in call.ResponseStream.ReadAllAsync(cts.Token))
+        await foreach (var response in client.ProbeAsync(request, cts.Token))
         {
             if (response.Summary is { } s)
             {
@@ -73,7 +70,7 @@ public sealed class ArchLabTests(ITestOutputHelper output) : IClassFixture<ArchL
     [Fact]
     public async Task Debian_5_10_arm64_returns_counts_that_disagree_with_the_bytes_it_changed()
     {
-        await using var receiver = OtlpReceiver.Start();
+        await using var receiver = await OtlpReceiver.StartAsync();
 
         var (summary, timings, sweep) = await ArchLabFixture.ProbeAsync("5.10", ReducedSweep(), receiver);
         Report("5.10", summary, timings, sweep);

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text;
+using Pvmd.Client;
 
 namespace Pvmd.Tests.ArchLab;
 
@@ -107,21 +108,26 @@ internal static class LabScript
     }
 }
 
-/// <summary>A running guest (<c>lab.sh start</c>): its daemon's URL on this host; disposing it
-/// powers the guest off (<c>lab.sh stop</c>).</summary>
+/// <summary>A running guest (<c>lab.sh start</c>): its daemon's URL on this host and the lab's
+/// client certificate to call it with; disposing it powers the guest off (<c>lab.sh stop</c>).</summary>
 internal sealed class LabGuest : IAsyncDisposable
 {
-    private LabGuest(string kernel, Uri address, string run)
+    private LabGuest(string kernel, Uri address, PvmdTlsOptions tls, string run)
     {
         Kernel = kernel;
         Address = address;
+        Tls = tls;
         Run = run;
     }
 
     public string Kernel { get; }
 
-    /// <summary>http://127.0.0.1:PORT, forwarded to the guest daemon's TCP port.</summary>
+    /// <summary>https://127.0.0.1:PORT, forwarded to the guest daemon's TCP port.</summary>
     public Uri Address { get; }
+
+    /// <summary>Mutual TLS as the lab's client: its certificate (the subject the guest's policy
+    /// grants) and the lab's CA, the only one trusted for the guest daemon's certificate.</summary>
+    public PvmdTlsOptions Tls { get; }
 
     /// <summary>The run directory: console log and timings.</summary>
     public string Run { get; }
@@ -141,8 +147,12 @@ internal sealed class LabGuest : IAsyncDisposable
         string Value(string key) => output.Split('\n').Select(l => l.Trim())
             .FirstOrDefault(l => l.StartsWith(key + "=", StringComparison.Ordinal))?[(key.Length + 1)..]
             ?? throw new InvalidOperationException($"lab.sh start printed no {key}:\n{output}");
-        return new LabGuest(kernel, new Uri(Value("ARCHLAB_ADDRESS")), Value("ARCHLAB_RUN"));
+        var tls = PvmdTlsOptions.FromPemFiles(Value("ARCHLAB_TLS_CERT"), Value("ARCHLAB_TLS_KEY"), Value("ARCHLAB_TLS_CA"));
+        return new LabGuest(kernel, new Uri(Value("ARCHLAB_ADDRESS")), tls, Value("ARCHLAB_RUN"));
     }
+
+    /// <summary>A client of the guest daemon over mutual TLS.</summary>
+    public PvmdClient CreateClient() => new(new PvmdClientOptions { Address = Address, Tls = Tls });
 
     /// <summary>RUN/timings as written by lab.sh (boot_seconds, daemon_start_seconds, ...).</summary>
     public string Timings => File.Exists(System.IO.Path.Combine(Run, "timings")) ? File.ReadAllText(System.IO.Path.Combine(Run, "timings")).Trim().Replace('\n', ' ') : "";

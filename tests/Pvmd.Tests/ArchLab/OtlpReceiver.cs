@@ -1,6 +1,9 @@
 using System.Net;
 using System.Net.Sockets;
 using Google.Protobuf;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
 
 namespace Pvmd.Tests.ArchLab;
 
@@ -9,30 +12,40 @@ internal sealed record ReceivedSpan(string Name, IReadOnlyList<string> EventName
 
 /// <summary>The smallest OTLP/HTTP receiver the lab test needs: it listens on 127.0.0.1 (the
 /// guest reaches it as 10.0.2.2), accepts /v1/traces, /v1/metrics and /v1/logs in
-/// http/protobuf, and keeps each span's name and event names. The protobuf is walked by field
+/// http/protobuf, and keeps each span's name and event names. Kestrel, not HttpListener: the
+/// guest's requests carry <c>Host: 10.0.2.2:PORT</c>, which HttpListener answers 404 itself
+/// for a 127.0.0.1 prefix; Kestrel does not filter on the host. The protobuf is walked by field
 /// number (ExportTraceServiceRequest.resource_spans = 1, ResourceSpans.scope_spans = 2,
 /// ScopeSpans.spans = 2, Span.name = 5, Span.events = 11, Event.name = 2), so no copy of the
 /// OTLP contract is needed.</summary>
 internal sealed class OtlpReceiver : IAsyncDisposable
 {
-    private readonly HttpListener _listener = new();
     private readonly List<ReceivedSpan> _spans = [];
-    private readonly Task _loop;
+    private readonly WebApplication _app;
+    private int _rejected;
 
     private OtlpReceiver(int port)
     {
         Port = port;
-        _listener.Prefixes.Add($"http://127.0.0.1:{port}/");
-        _listener.Start();
-        _loop = Task.Run(ServeAsync);
+        // The empty builder reads no configuration (no appsettings, no ASPNETCORE_URLS): the
+        // one loopback endpoint below is all it listens on.
+        var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions());
+        builder.WebHost.UseKestrelCore().ConfigureKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, port));
+        _app = builder.Build();
+        _app.Run(ServeAsync);
     }
 
     public int Port { get; }
 
     /// <summary>Requests that were not understood (wrong path, bad protobuf): a test can show them.</summary>
-    public int Rejected { get; private set; }
+    public int Rejected => Volatile.Read(ref _rejected);
 
-    public static OtlpReceiver Start() => new(FreePort());
+    public static async Task<OtlpReceiver> StartAsync()
+    {
+        var receiver = new OtlpReceiver(FreePort());
+        await receiver._app.StartAsync();
+        return receiver;
+    }
 
     public IReadOnlyList<ReceivedSpan> Spans
     {
@@ -65,61 +78,40 @@ internal sealed class OtlpReceiver : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        _listener.Stop();
-        _listener.Close();
-        try
-        {
-            await _loop;
-        }
-        catch (Exception e) when (e is HttpListenerException or ObjectDisposedException)
-        {
-            // Stopping the listener ends the pending GetContextAsync this way.
-        }
+        await _app.StopAsync();
+        await _app.DisposeAsync();
     }
 
-    private async Task ServeAsync()
+    private async Task ServeAsync(HttpContext context)
     {
-        while (_listener.IsListening)
+        using var body = new MemoryStream();
+        await context.Request.Body.CopyToAsync(body);
+        var path = context.Request.Path.Value ?? "";
+        var accepted = path is "/v1/metrics" or "/v1/logs";
+        if (path == "/v1/traces")
         {
-            HttpListenerContext context;
             try
             {
-                context = await _listener.GetContextAsync();
-            }
-            catch (Exception e) when (e is HttpListenerException or ObjectDisposedException or InvalidOperationException)
-            {
-                return;
-            }
-            using var body = new MemoryStream();
-            await context.Request.InputStream.CopyToAsync(body);
-            var path = context.Request.Url?.AbsolutePath ?? "";
-            var accepted = path is "/v1/metrics" or "/v1/logs";
-            if (path == "/v1/traces")
-            {
-                try
+                var spans = ParseTraces(body.ToArray());
+                lock (_spans)
                 {
-                    var spans = ParseTraces(body.ToArray());
-                    lock (_spans)
-                    {
-                        _spans.AddRange(spans);
-                    }
-                    accepted = true;
+                    _spans.AddRange(spans);
                 }
-                catch (InvalidProtocolBufferException)
-                {
-                    accepted = false;
-                }
+                accepted = true;
             }
-            if (!accepted)
+            catch (InvalidProtocolBufferException)
             {
-                Rejected++;
+                accepted = false;
             }
-            // An empty Export*ServiceResponse: full success.
-            context.Response.StatusCode = accepted ? 200 : 400;
-            context.Response.ContentType = "application/x-protobuf";
-            context.Response.ContentLength64 = 0;
-            context.Response.Close();
         }
+        if (!accepted)
+        {
+            Interlocked.Increment(ref _rejected);
+        }
+        // An empty Export*ServiceResponse: full success.
+        context.Response.StatusCode = accepted ? 200 : 400;
+        context.Response.ContentType = "application/x-protobuf";
+        context.Response.ContentLength = 0;
     }
 
     internal static List<ReceivedSpan> ParseTraces(byte[] request)
