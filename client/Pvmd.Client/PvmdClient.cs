@@ -484,6 +484,9 @@ public sealed class PvmdClient : IDisposable, IAsyncDisposable
             KeepAlivePingDelay = TimeSpan.FromSeconds(30),
             KeepAlivePingTimeout = TimeSpan.FromSeconds(10),
             EnableMultipleHttp2Connections = true,
+            // The daemon streams reads in 1 MiB messages: a 64 KiB initial stream window (the
+            // default) would hold each message back for window updates until the window grows.
+            InitialHttp2StreamWindowSize = 16 << 20,
         };
 
         Uri address;

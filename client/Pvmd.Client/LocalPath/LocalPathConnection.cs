@@ -17,6 +17,10 @@ internal sealed unsafe class LocalPathConnection : IDisposable
 {
     /// <summary>Replies are small (a batch's account); this bounds a broken daemon.</summary>
     private const int MaxReplyBytes = 64 << 20;
+
+    /// <summary>How long a read polls for the daemon's answer before it sleeps: a small read is
+    /// answered within this, a bulk one waits asleep.</summary>
+    private static readonly TimeSpan Spin = TimeSpan.FromMicroseconds(100);
     private readonly LocalFraming _framing;
     private readonly byte* _shared;
     private readonly nuint _sharedBytes;
@@ -50,7 +54,7 @@ internal sealed unsafe class LocalPathConnection : IDisposable
         try
         {
             socket.Connect(new UnixDomainSocketEndPoint(path));
-            var framing = new LocalFraming(socket, MaxReplyBytes);
+            var framing = new LocalFraming(socket, MaxReplyBytes, Spin);
             framing.Send(new LocalRequest { Hello = ticket });
             var fd = ReceiveDescriptor(socket, framing);
             try

@@ -1,4 +1,5 @@
 using System.Globalization;
+using Pvmd.Core.Interop;
 
 namespace Pvmd.Core.Procfs;
 
@@ -17,18 +18,40 @@ public sealed record ProcStat(int Pid, string Command, char State, int ParentPid
     public bool IsZombie => State is 'Z' or 'X';
 
     /// <summary>Reads /proc/PID/stat; null when the process does not exist.</summary>
+    /// <remarks>Every request pins its target and reads this file, so it is read with three
+    /// syscalls (open, pread, close) rather than through a FileStream (which adds fstat and
+    /// two flocks).</remarks>
     public static ProcStat? TryRead(int pid, string procRoot = "/proc")
     {
-        string text;
-        try
-        {
-            text = File.ReadAllText($"{procRoot}/{pid}/stat");
-        }
-        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException or IOException)
+        var fd = OpenFile(pid, procRoot);
+        if (fd < 0)
         {
             return null;
         }
-        return Parse(text);
+        try
+        {
+            return TryReadOpenFile(fd);
+        }
+        finally
+        {
+            Libc.Close(fd);
+        }
+    }
+
+    /// <summary>Opens /proc/PID/stat; -1 when the process does not exist. An open stat file
+    /// keeps describing the process it was opened for: once that one is gone, reads fail, even
+    /// if the pid has been given to another process.</summary>
+    internal static int OpenFile(int pid, string procRoot = "/proc") =>
+        Libc.Open($"{procRoot}/{pid}/stat", Libc.ORdonly | Libc.OCloexec);
+
+    /// <summary>Reads an open stat file afresh (procfs makes its text on each read); null when
+    /// its process is gone.</summary>
+    internal static unsafe ProcStat? TryReadOpenFile(int fd)
+    {
+        // A stat line is at most a few hundred bytes: 52 numbers and a command of at most 64.
+        var buffer = stackalloc byte[4096];
+        var length = Libc.Pread(fd, buffer, 4096, 0);
+        return length <= 0 ? null : Parse(System.Text.Encoding.UTF8.GetString(buffer, (int)length));
     }
 
     /// <summary>Parses the text of a stat file. The command sits in parentheses and may itself

@@ -36,7 +36,7 @@ public sealed class PvmdOptions
 
     /// <summary>Bytes per slot of a local-path connection's shared memory (two slots each):
     /// the most one syscall batch of the local path reads.</summary>
-    public int LocalPathSlotBytes { get; set; } = 4 << 20;
+    public int LocalPathSlotBytes { get; set; } = 8 << 20;
 
     /// <summary>Where traces, metrics and logs go (Pvmd:Telemetry).</summary>
     public TelemetryOptions Telemetry { get; set; } = new();

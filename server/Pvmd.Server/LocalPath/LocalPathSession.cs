@@ -25,7 +25,11 @@ internal sealed class LocalPathSession(Socket socket, LocalPathContext context) 
     /// <summary>Frames from a client are small (a read request); this bounds a hostile one.</summary>
     private const int MaxRequestBytes = 16 << 20;
     private const int Slots = 2;
-    private readonly LocalFraming _framing = new(socket, MaxRequestBytes);
+    /// <summary>How long a session polls for the next request before it sleeps: a front end
+    /// polling many small values sends the next one at once; an idle connection costs nothing.</summary>
+    private static readonly TimeSpan Spin = TimeSpan.FromMicroseconds(50);
+    private readonly LocalFraming _framing = new(socket, MaxRequestBytes, Spin);
+    private TargetHandle? _pinned;
 
     public void Run()
     {
@@ -47,7 +51,11 @@ internal sealed class LocalPathSession(Socket socket, LocalPathContext context) 
         }
     }
 
-    public void Dispose() => socket.Dispose();
+    public void Dispose()
+    {
+        socket.Dispose();
+        _pinned?.Dispose();
+    }
 
     private void Serve()
     {
@@ -88,14 +96,14 @@ internal sealed class LocalPathSession(Socket socket, LocalPathContext context) 
         var request = frame.Read;
         using var span = context.Telemetry.StartLocalRead(frame.Traceparent, frame.Tracestate);
         IEnumerator<ReadBatch>? batches = null;
-        TargetHandle? target = null;
+        TargetHandle? target;
         try
         {
             var ranges = ProtoMapping.ToRanges(request);
             // Validate before pinning the target: a malformed request costs nothing.
             context.Limits.ValidateRead(ranges);
-            using var grant = context.Access.BeginLocalRead(request, caller);
-            target = ProtoMapping.Open(request.Target);
+            using var grant = context.Access.BeginLocalRead(request, caller, Pin);
+            target = _pinned!;
             context.Telemetry.OnRpc(span, target.Pid);
             var sent = 0;
             var released = 0;
@@ -152,8 +160,21 @@ internal sealed class LocalPathSession(Socket socket, LocalPathContext context) 
         finally
         {
             batches?.Dispose();
-            target?.Dispose();
         }
+    }
+
+    /// <summary>The target of this read: the last read's, renewed, when it is the same process
+    /// (a front end polls one process), else a new pin. The session keeps it for the next read.</summary>
+    private TargetHandle Pin(int pid, ulong expectedStartTime)
+    {
+        if (_pinned?.TryRenew(pid, expectedStartTime) == true)
+        {
+            return _pinned;
+        }
+        _pinned?.Dispose();
+        _pinned = null;
+        _pinned = TargetHandle.Open(pid, expectedStartTime);
+        return _pinned;
     }
 
     private static LocalReply ToFrame(ReadBatch batch, int slot, SharedBuffer shared)

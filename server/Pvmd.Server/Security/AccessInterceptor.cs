@@ -37,6 +37,7 @@ public sealed class AccessInterceptor(
         {
             return await continuation(request, context);
         }
+        context.UserState[typeof(Call)] = call;
         try
         {
             var response = await continuation(request, context);
@@ -62,6 +63,7 @@ public sealed class AccessInterceptor(
             await continuation(request, responseStream, context);
             return;
         }
+        context.UserState[typeof(Call)] = call;
         try
         {
             await continuation(request, responseStream, context);
@@ -119,7 +121,16 @@ public sealed class AccessInterceptor(
     /// <summary>Takes a concurrency slot for a read that came over the node-local path and
     /// authorizes it exactly as a ReadRemote call (denials logged and audited); the slot is
     /// held until the result is disposed. The target's start time is pinned into the request.</summary>
-    public IDisposable BeginLocalRead(ReadRemoteRequest request, Caller caller) => Begin(request, caller, LocalReadMethod)!;
+    /// <param name="pin">Pins the target (pid, expected start time): the local path keeps its
+    /// last target pinned and renews it, so a front end polling one process pays for one pidfd,
+    /// not one per read. The handle stays the caller's.</param>
+    public IDisposable BeginLocalRead(ReadRemoteRequest request, Caller caller, Func<int, ulong, TargetHandle> pin) =>
+        Begin(request, caller, LocalReadMethod, pin);
+
+    /// <summary>The target this call's authorization pinned, for the service to act on (one
+    /// pidfd per request, not two); null when the call names no target.</summary>
+    public static TargetHandle? PinnedTarget(ServerCallContext context) =>
+        context.UserState.TryGetValue(typeof(Call), out var call) ? ((Call)call).Target : null;
 
     /// <summary>Authenticates, takes a slot and authorizes; null for the public services.</summary>
     private Call? Begin(object request, ServerCallContext context)
@@ -128,7 +139,7 @@ public sealed class AccessInterceptor(
         return IsPublic(context.Method) ? null : Begin(request, caller, context.Method);
     }
 
-    private Call Begin(object request, Caller caller, string method)
+    private Call Begin(object request, Caller caller, string method, Func<int, ulong, TargetHandle>? pin = null)
     {
         var access = Classify(request);
         if (access is null)
@@ -138,7 +149,7 @@ public sealed class AccessInterceptor(
         var lease = limiter.Acquire(caller.Key);
         try
         {
-            return Authorize(access, caller, method, lease);
+            return Authorize(access, caller, method, lease, pin);
         }
         catch
         {
@@ -147,7 +158,7 @@ public sealed class AccessInterceptor(
         }
     }
 
-    private Call Authorize(Access access, Caller caller, string method, ConcurrencyLimiter.Lease lease)
+    private Call Authorize(Access access, Caller caller, string method, ConcurrencyLimiter.Lease lease, Func<int, ulong, TargetHandle>? pin)
     {
         var policy = policies.Current;
         var operation = Operations.Name(access.Operation);
@@ -168,13 +179,34 @@ public sealed class AccessInterceptor(
             }
             return new Call(this, access, caller, method, lease, policy, null);
         }
-        using var handle = TargetHandle.Open(access.Target.Pid, access.Target.StartTime);
+        // A handle this call pins is its own, disposed with it; one the caller pins stays the caller's.
+        var owned = pin is null;
+        var handle = owned ? TargetHandle.Open(access.Target.Pid, access.Target.StartTime) : pin!(access.Target.Pid, access.Target.StartTime);
+        try
+        {
+            var call = Authorize(access, caller, method, lease, policy, operation, handle, owned);
+            access.Target.StartTime = handle.StartTime;
+            return call;
+        }
+        catch
+        {
+            if (owned)
+            {
+                handle.Dispose();
+            }
+            throw;
+        }
+    }
+
+    private Call Authorize(Access access, Caller caller, string method, ConcurrencyLimiter.Lease lease, Policy policy, string operation, TargetHandle handle, bool owned)
+    {
         var facts = new TargetFacts(handle.Pid, handle.StartTime, handle.Stat.Command);
         var verdict = policy.Decide(caller, access.Operation, facts);
         var audited = !verdict.Allowed || Operations.Changes(access.Operation);
         var exe = audited ? facts.Executable : null;
-        // Facts read after the pin describe the pinned process only if it is still alive now.
-        if (!handle.IsAlive())
+        // Facts read by path after the pin describe the pinned process only if it is still
+        // alive now (the handle's own stat is its process's by construction).
+        if (facts.ReadByPath && !handle.IsAlive())
         {
             throw new TargetNotFoundException(handle.Pid);
         }
@@ -184,8 +216,7 @@ public sealed class AccessInterceptor(
             throw Deny(access.Entry("denied", operation, method, caller, target) with { Status = "PERMISSION_DENIED", Rule = verdict.RuleName, Detail = verdict.Explanation },
                 verdict.RuleName, verdict.RuleIndex, $"{operation} of pid {handle.Pid} ({handle.Stat.Command}) by {caller}: {verdict.Explanation}");
         }
-        access.Target.StartTime = handle.StartTime;
-        return new Call(this, access, caller, method, lease, policy, target);
+        return new Call(this, access, caller, method, lease, policy, target, handle, owned);
     }
 
     private AccessDeniedException Deny(AuditEntry entry, string rule, int ruleIndex, string message)
@@ -255,9 +286,12 @@ public sealed class AccessInterceptor(
 
     /// <summary>An authorized call in progress: holds its concurrency slot and writes its audit
     /// record (for changes) when it ends.</summary>
-    private sealed class Call(AccessInterceptor owner, Access access, Caller caller, string method, ConcurrencyLimiter.Lease lease, Policy policy, AuditedTarget? target) : IDisposable
+    private sealed class Call(AccessInterceptor owner, Access access, Caller caller, string method, ConcurrencyLimiter.Lease lease, Policy policy, AuditedTarget? target, TargetHandle? pinned = null, bool ownsPinned = true) : IDisposable
     {
         public Caller Caller { get; } = caller;
+
+        /// <summary>The pinned target the policy decided on; disposed with the call when it pinned it.</summary>
+        public TargetHandle? Target { get; } = pinned;
 
         public Policy Policy { get; } = policy;
 
@@ -291,7 +325,14 @@ public sealed class AccessInterceptor(
             }
         }
 
-        public void Dispose() => lease.Dispose();
+        public void Dispose()
+        {
+            if (ownsPinned)
+            {
+                Target?.Dispose();
+            }
+            lease.Dispose();
+        }
     }
 
     private void RecordAudit(AuditEntry entry) => audit.Record(entry);

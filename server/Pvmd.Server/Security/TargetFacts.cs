@@ -27,6 +27,11 @@ public sealed class TargetFacts
 
     public int Pid { get; }
 
+    /// <summary>Whether a decision read anything of the process by its path under /proc (its
+    /// credentials, executable or cgroup): such facts are the pinned process's only if it is
+    /// still alive after they were read.</summary>
+    public bool ReadByPath => _credentials.IsValueCreated || _executable.IsValueCreated || _cgroupFile.IsValueCreated;
+
     public ulong StartTime { get; }
 
     /// <summary>The command name (comm): the target chooses it (prctl PR_SET_NAME).</summary>

@@ -8,6 +8,11 @@ namespace Pvmd.Server.Services;
 /// <summary>Conversions between the contract's messages and the engine's types.</summary>
 internal static class ProtoMapping
 {
+    /// <summary>The request's target as the access control pinned it when it authorized the
+    /// call (one pidfd per request), or pinned now.</summary>
+    public static TargetHandle Open(Target? target, Grpc.Core.ServerCallContext context) =>
+        Security.AccessInterceptor.PinnedTarget(context) is { } pinned && pinned.Pid == target?.Pid ? pinned : Open(target);
+
     /// <summary>Pins the request's target; a missing target is a malformed request.</summary>
     public static TargetHandle Open(Target? target)
     {

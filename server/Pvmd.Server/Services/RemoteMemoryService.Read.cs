@@ -22,7 +22,7 @@ public sealed partial class RemoteMemoryService
         var ranges = ProtoMapping.ToRanges(request);
         // Validate before pinning the target: a malformed request costs nothing.
         _limits.ValidateRead(ranges);
-        using var target = ProtoMapping.Open(request.Target);
+        using var target = ProtoMapping.Open(request.Target, context);
         _telemetry.OnRpc(rpc, target.Pid);
         var reader = new RemoteReader(_limits, _faults);
         byte[][] buffers = [ArrayPool<byte>.Shared.Rent(_limits.ChunkBytes), ArrayPool<byte>.Shared.Rent(_limits.ChunkBytes)];

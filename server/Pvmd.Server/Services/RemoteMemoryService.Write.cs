@@ -12,7 +12,7 @@ public sealed partial class RemoteMemoryService
     {
         var rpc = Activity.Current;
         _limits.ValidateWrite(request.Address, request.Data.Length);
-        using var target = ProtoMapping.Open(request.Target);
+        using var target = ProtoMapping.Open(request.Target, context);
         _telemetry.OnRpc(rpc, target.Pid);
         var start = _telemetry.SyscallStart();
         WriteOutcome outcome;

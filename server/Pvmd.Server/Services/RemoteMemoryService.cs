@@ -28,7 +28,7 @@ public sealed partial class RemoteMemoryService(IOptions<PvmdOptions> options, P
 
     public override Task<ListRegionsResponse> ListRegions(ListRegionsRequest request, ServerCallContext context)
     {
-        using var target = ProtoMapping.Open(request.Target);
+        using var target = ProtoMapping.Open(request.Target, context);
         var response = new ListRegionsResponse();
         foreach (var region in ProcMaps.Read(target.Pid).Regions)
         {

@@ -19,6 +19,15 @@ internal static unsafe partial class Libc
     [LibraryImport("libc", EntryPoint = "process_vm_readv", SetLastError = true)]
     internal static partial nint ProcessVmReadv(int pid, IoVec* local, nuint localCount, IoVec* remote, nuint remoteCount, nuint flags);
 
+    [LibraryImport("libc", EntryPoint = "mmap", SetLastError = true)]
+    internal static partial nint Mmap(nint address, nuint length, int protection, int flags, int fd, nint offset);
+
+    [LibraryImport("libc", EntryPoint = "mprotect", SetLastError = true)]
+    internal static partial int Mprotect(nint address, nuint length, int protection);
+
+    [LibraryImport("libc", EntryPoint = "munmap", SetLastError = true)]
+    internal static partial int Munmap(nint address, nuint length);
+
     /// <summary>Reads <paramref name="destination"/>.Length bytes at <paramref name="address"/>
     /// of <paramref name="pid"/> with one call; the count the kernel returned.</summary>
     /// <exception cref="InvalidOperationException">The call failed (its errno in the message).</exception>

@@ -21,6 +21,7 @@ internal sealed class ScenarioRunner(BenchSettings settings, Action<string> prog
             var gdbserver = GdbServer.Find(progress, out var gdbMissing);
 
             await SyscallPaths.RunAsync(table, target, settings, progress);
+            await SyscallPaths.ProbeFloorAsync(table, target, settings, progress);
             using (var client = baseline.CreateClient(LocalPaths.GrpcOnly))
             {
                 await GrpcPaths.RunBaselineAsync(table, client, target, settings, progress);
