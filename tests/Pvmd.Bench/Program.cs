@@ -9,6 +9,7 @@ using Pvmd.Bench.Tracing;
 //                            every byte checked, exit 1 on any failure or wrong byte)
 //   pvmd-bench tracing ...   the cost of tracing on a 64-byte read (tracing-cost.sh)
 //   pvmd-bench baseline-server SOCKET   the do-nothing gRPC server (started by the scenarios)
+//   pvmd-bench echo-server SOCKET sleep|poll   the other end of the socket round trip (ditto)
 //
 // Needs root (or CAP_SYS_PTRACE): it reads another process's memory itself.
 // Exit codes: 0 all paths worked, 1 a path failed or returned wrong bytes, 2 bad arguments.
@@ -16,6 +17,8 @@ switch (args)
 {
     case [BaselineServer.Mode, ..]:
         return await BaselineServer.RunAsync(args[1..]);
+    case [SocketFloor.Mode, ..]:
+        return SocketFloor.RunServer(args[1..]);
     case ["tracing", ..]:
         return await TracingCost.RunAsync(args[1..]);
     case [] or ["--quick"] or ["--full"]:

@@ -37,6 +37,7 @@ internal sealed class ScenarioRunner(BenchSettings settings, Action<string> prog
             {
                 Detail = "not in this table: `pvmd-bench tracing` (tests/Pvmd.Bench/tracing-cost.sh) needs an OTLP receiver",
             });
+            await SocketFloor.RunAsync(table, directory.FullName, settings, progress);
             await LocalPaths.RunAsync(table, daemon, target, settings, progress);
             await GdbPaths.RunAsync(table, gdbserver, gdbMissing, target, settings, progress);
             using (var client = daemon.CreateClient(LocalPaths.GrpcOnly))
