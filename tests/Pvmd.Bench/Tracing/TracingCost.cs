@@ -90,7 +90,7 @@ internal static class TracingCost
             }
             SwitchSampler.On = false;
 
-            Console.WriteLine($"64-byte ReadRemote round trips over a Unix socket, {rounds} interleaved rounds of {perRound} calls each, after 500 warm-up calls per daemon");
+            Console.WriteLine($"64-byte reads over a Unix socket ({(offClient.LocalPathUsed ? "the local path" : "gRPC")}), {rounds} interleaved rounds of {perRound} calls each, after 500 warm-up calls per daemon");
             Console.WriteLine($"{"configuration",-28} {"calls",6} {"median µs",10} {"p99 µs",8} {"mean µs",8}");
             foreach (var (name, list) in samples)
             {
