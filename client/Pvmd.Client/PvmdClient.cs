@@ -189,7 +189,7 @@ public sealed class PvmdClient : IDisposable, IAsyncDisposable
         RangeResult? result = null;
         void Take(Chunk chunk, ReadOnlySpan<byte> data)
         {
-            if (chunk.Address < address || chunk.Address - address > length - (ulong)data.Length)
+            if (chunk.Address < address || (ulong)data.Length > length || chunk.Address - address > length - (ulong)data.Length)
             {
                 throw new UnexpectedResponseException($"the daemon sent bytes at 0x{chunk.Address:x}, outside the range read");
             }

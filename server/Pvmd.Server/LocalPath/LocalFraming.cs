@@ -14,8 +14,12 @@ namespace Pvmd.LocalPath;
 /// round trip between two sleeping processes takes ~30 µs here, between two polling ones ~9 µs),
 /// and the frame a caller waits for usually comes within microseconds.
 /// </summary>
-internal sealed class LocalFraming(Socket socket, int maxFrameBytes, TimeSpan spin)
+internal sealed partial class LocalFraming(Socket socket, int maxFrameBytes, TimeSpan spin)
 {
+    private const int MsgDontWait = 0x40;
+    private const int EAgain = 11;
+    private const int EIntr = 4;
+
     private const int HeaderBytes = 4;
     private byte[] _received = new byte[64 << 10];
     private int _start;
@@ -102,8 +106,7 @@ internal sealed class LocalFraming(Socket socket, int maxFrameBytes, TimeSpan sp
         while (_end - _start < count)
         {
             Reserve(count - (_end - _start));
-            SpinUntilReadable();
-            var read = socket.Receive(_received, _end, _received.Length - _end, SocketFlags.None);
+            var read = ReceivePolling(_received.AsSpan(_end));
             if (read == 0)
             {
                 return false;
@@ -113,19 +116,52 @@ internal sealed class LocalFraming(Socket socket, int maxFrameBytes, TimeSpan sp
         return true;
     }
 
-    /// <summary>Polls (FIONREAD) until bytes are waiting or <c>spin</c> has passed.</summary>
-    private void SpinUntilReadable()
+    /// <summary>Receives what is there: first by polling (recv with MSG_DONTWAIT, one syscall
+    /// per look) for up to <c>spin</c>, then asleep in a blocking receive. 0 when the peer closed.</summary>
+    private unsafe int ReceivePolling(Span<byte> buffer)
     {
-        if (spin <= TimeSpan.Zero)
+        if (spin > TimeSpan.Zero)
         {
-            return;
+            // A reference on the handle: a concurrent Dispose (a cancelled read) cannot close
+            // the descriptor, and so cannot hand its number to another file, under the loop.
+            var handle = socket.SafeHandle;
+            var added = false;
+            try
+            {
+                handle.DangerousAddRef(ref added);
+                var fd = handle.DangerousGetHandle();
+                var start = System.Diagnostics.Stopwatch.GetTimestamp();
+                fixed (byte* bytes = buffer)
+                {
+                    do
+                    {
+                        var received = Recv(fd, bytes, (nuint)buffer.Length, MsgDontWait);
+                        if (received >= 0)
+                        {
+                            return (int)received;
+                        }
+                        var errno = System.Runtime.InteropServices.Marshal.GetLastPInvokeError();
+                        if (errno is not (EAgain or EIntr))
+                        {
+                            break; // the blocking receive reports it
+                        }
+                    }
+                    while (System.Diagnostics.Stopwatch.GetElapsedTime(start) < spin);
+                }
+            }
+            finally
+            {
+                if (added)
+                {
+                    handle.DangerousRelease();
+                }
+            }
         }
-        var start = System.Diagnostics.Stopwatch.GetTimestamp();
-        while (socket.Available == 0 && System.Diagnostics.Stopwatch.GetElapsedTime(start) < spin)
-        {
-            Thread.SpinWait(20);
-        }
+        return socket.Receive(buffer, SocketFlags.None);
     }
+
+    [System.Runtime.InteropServices.LibraryImport("libc", EntryPoint = "recv", SetLastError = true)]
+    private static unsafe partial nint Recv(nint socket, byte* buffer, nuint length, int flags);
 
     /// <summary>Room for <paramref name="more"/> bytes after what is buffered.</summary>
     private void Reserve(int more)

@@ -52,6 +52,34 @@ public sealed class PvmdClientTests
         await Assert.ThrowsAsync<UnexpectedResponseException>(() => client.ReadAsync(new TargetProcess(42), 0x1000, 1));
     }
 
+    [Theory]
+    [InlineData(0x0FFFUL, 1)] // before the range
+    [InlineData(0x1000UL, 17)] // longer than the range
+    [InlineData(0x100FUL, 2)] // past its end
+    public async Task ReadIntoAsync_BytesOutsideTheRange_AreRefusedNotCopied(ulong address, int length)
+    {
+        var invoker = new FakeCallInvoker { Stream = [new ReadRemoteResponse { Chunks = { Chunk(0, address, [.. Enumerable.Repeat((byte)1, length)]) } }] };
+        using var client = new PvmdClient(invoker);
+        var destination = new byte[16];
+
+        await Assert.ThrowsAsync<UnexpectedResponseException>(() => client.ReadIntoAsync(new TargetProcess(42), 0x1000, destination));
+        Assert.All(destination, b => Assert.Equal(0, b));
+    }
+
+    [Fact]
+    public async Task ReadIntoAsync_PutsEachChunkAtItsOffset()
+    {
+        var result = new RangeResult { RangeIndex = 0, Address = 0x1000, Length = 16, BytesRead = 4 };
+        var invoker = new FakeCallInvoker { Stream = [new ReadRemoteResponse { Chunks = { Chunk(0, 0x1004, 1, 1, 1, 1) }, Results = { result } }] };
+        using var client = new PvmdClient(invoker);
+        var destination = new byte[16];
+
+        var answer = await client.ReadIntoAsync(new TargetProcess(42), 0x1000, destination);
+
+        Assert.Equal(result, answer);
+        Assert.Equal(new byte[16] { 0, 0, 0, 0, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0 }, destination);
+    }
+
     [Fact]
     public async Task ReadStreamAsync_FailureMidStream_IsTyped()
     {
