@@ -8,6 +8,7 @@ using Pvmd.Bench.Tracing;
 //   pvmd-bench [--quick]     the scenarios (full by default; --quick for CI: small sizes,
 //                            every byte checked, exit 1 on any failure or wrong byte)
 //   pvmd-bench tracing ...   the cost of tracing on a 64-byte read (tracing-cost.sh)
+//   pvmd-bench micro         the engine's hot paths with BenchmarkDotNet (time, allocations)
 //   pvmd-bench baseline-server SOCKET   the do-nothing gRPC server (started by the scenarios)
 //   pvmd-bench echo-server SOCKET sleep|poll   the other end of the socket round trip (ditto)
 //
@@ -19,12 +20,14 @@ switch (args)
         return await BaselineServer.RunAsync(args[1..]);
     case [SocketFloor.Mode, ..]:
         return SocketFloor.RunServer(args[1..]);
+    case ["micro"]:
+        return Pvmd.Bench.Micro.EngineBenchmarks.Run();
     case ["tracing", ..]:
         return await TracingCost.RunAsync(args[1..]);
     case [] or ["--quick"] or ["--full"]:
         break;
     default:
-        Console.Error.WriteLine("usage: pvmd-bench [--quick]");
+        Console.Error.WriteLine("usage: pvmd-bench [--quick] | micro");
         Console.Error.WriteLine("       " + TracingCost.Usage);
         return 2;
 }

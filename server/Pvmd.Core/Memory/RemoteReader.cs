@@ -94,7 +94,8 @@ public sealed class RemoteReader(TransferLimits limits, FaultInjection? faults =
         var nextToComplete = 0;
         var delivered = false;
         ProcMaps? maps = null;
-        var batchPieces = new List<Segment>(Libc.IovMax);
+        // Grows to IOV_MAX only for reads of that many pieces: a 64-byte read allocates little.
+        var batchPieces = new List<Segment>(Math.Min(Libc.IovMax, ranges.Count + 1));
 
         while (true)
         {

@@ -66,18 +66,34 @@ public sealed record ProcStat(int Pid, string Command, char State, int ParentPid
         }
         var pid = int.Parse(text.AsSpan(0, open).Trim(), CultureInfo.InvariantCulture);
         var command = text[(open + 1)..close];
-        // Fields after the command start at field 3 (state).
-        var rest = text[(close + 1)..].Split(' ', StringSplitOptions.RemoveEmptyEntries);
-        if (rest.Length < 20)
+        // Fields after the command start at field 3 (state); the ones used are the state (3),
+        // the parent (4), the flags (9) and the start time (22). Read in place: every request
+        // pins its target and parses this line.
+        var rest = text.AsSpan(close + 1);
+        char state = default;
+        int parent = 0;
+        uint flags = 0;
+        ulong startTime = 0;
+        var index = 0;
+        foreach (var range in rest.Split(' '))
+        {
+            var field = rest[range];
+            if (field.IsEmpty)
+            {
+                continue;
+            }
+            switch (index++)
+            {
+                case 0: state = field[0]; break;
+                case 1: parent = int.Parse(field, CultureInfo.InvariantCulture); break;
+                case 6: flags = uint.Parse(field, CultureInfo.InvariantCulture); break;
+                case 19: startTime = ulong.Parse(field, CultureInfo.InvariantCulture); break;
+            }
+        }
+        if (index < 20)
         {
             throw new FormatException("stat line too short");
         }
-        return new ProcStat(
-            pid,
-            command,
-            rest[0][0],
-            int.Parse(rest[1], CultureInfo.InvariantCulture),
-            uint.Parse(rest[6], CultureInfo.InvariantCulture),
-            ulong.Parse(rest[19], CultureInfo.InvariantCulture));
+        return new ProcStat(pid, command, state, parent, flags, startTime);
     }
 }
