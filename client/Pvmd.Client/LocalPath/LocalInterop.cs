@@ -9,12 +9,10 @@ internal static unsafe partial class LocalInterop
     private const string Libc = "libc";
     internal const int ProtRead = 0x1;
     internal const int MapShared = 0x01;
-    internal const int SolSocket = 1;
-    internal const int ScmRights = 1;
     internal const int MsgCmsgCloexec = 0x40000000;
 
     [LibraryImport(Libc, EntryPoint = "recvmsg", SetLastError = true)]
-    internal static partial nint Recvmsg(nint socket, MsgHdr* message, int flags);
+    internal static partial nint Recvmsg(nint socket, Pvmd.Interop.ScmRights.MsgHdr* message, int flags);
 
     [LibraryImport(Libc, EntryPoint = "mmap", SetLastError = true)]
     internal static partial nint Mmap(nint address, nuint length, int protection, int flags, int fd, nint offset);
@@ -30,29 +28,5 @@ internal static unsafe partial class LocalInterop
     {
         public void* Base;
         public nuint Length;
-    }
-
-    /// <summary>struct msghdr (64-bit Linux).</summary>
-    [StructLayout(LayoutKind.Sequential)]
-    internal struct MsgHdr
-    {
-        public void* Name;
-        public uint NameLength;
-        public IoVec* Iov;
-        public nuint IovLength;
-        public void* Control;
-        public nuint ControlLength;
-        public int Flags;
-    }
-
-    /// <summary>struct cmsghdr followed by room for one int (CMSG_SPACE(sizeof(int)) = 24).</summary>
-    [StructLayout(LayoutKind.Sequential)]
-    internal struct FdControlMessage
-    {
-        public nuint Length;
-        public int Level;
-        public int Type;
-        public int Fd;
-        private readonly int _padding;
     }
 }

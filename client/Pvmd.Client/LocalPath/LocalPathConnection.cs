@@ -2,6 +2,7 @@ using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using Google.Protobuf;
 using Grpc.Core;
+using Pvmd.Interop;
 using Pvmd.LocalPath;
 using Pvmd.V1;
 
@@ -175,16 +176,14 @@ internal sealed unsafe class LocalPathConnection : IDisposable
     {
         var buffer = stackalloc byte[4096];
         var vector = new LocalInterop.IoVec { Base = buffer, Length = 4096 };
-        var control = default(LocalInterop.FdControlMessage);
-        var message = new LocalInterop.MsgHdr { Iov = &vector, IovLength = 1, Control = &control, ControlLength = (nuint)sizeof(LocalInterop.FdControlMessage) };
+        var control = default(ScmRights.FdControlMessage);
+        var message = new ScmRights.MsgHdr { Iov = &vector, IovLength = 1, Control = &control, ControlLength = (nuint)sizeof(ScmRights.FdControlMessage) };
         var received = LocalInterop.Recvmsg(socket.Handle, &message, LocalInterop.MsgCmsgCloexec);
         if (received < 0)
         {
             throw new SocketException(Marshal.GetLastPInvokeError());
         }
         framing.Feed(new ReadOnlySpan<byte>(buffer, (int)received));
-        var hasDescriptor = message.ControlLength >= (nuint)(sizeof(nuint) + (3 * sizeof(int)))
-            && control.Level == LocalInterop.SolSocket && control.Type == LocalInterop.ScmRights;
-        return hasDescriptor ? control.Fd : -1;
+        return ScmRights.Descriptor(message, control);
     }
 }

@@ -11,8 +11,6 @@ internal static unsafe partial class Libc
     internal const int FSealSeal = 0x1;
     internal const int FSealShrink = 0x2;
     internal const int FSealGrow = 0x4;
-    internal const int SolSocket = 1;
-    internal const int ScmRights = 1;
     internal const int MsgNosignal = 0x4000;
 
     /// <summary>memfd_create(2): an anonymous file; a file descriptor or -1.</summary>
@@ -29,29 +27,5 @@ internal static unsafe partial class Libc
 
     /// <summary>sendmsg(2): bytes sent or -1.</summary>
     [LibraryImport(Name, EntryPoint = "sendmsg", SetLastError = true)]
-    internal static partial nint Sendmsg(nint socket, MsgHdr* message, int flags);
-
-    /// <summary>struct msghdr (64-bit Linux).</summary>
-    [StructLayout(LayoutKind.Sequential)]
-    internal struct MsgHdr
-    {
-        public void* Name;
-        public uint NameLength;
-        public IoVec* Iov;
-        public nuint IovLength;
-        public void* Control;
-        public nuint ControlLength;
-        public int Flags;
-    }
-
-    /// <summary>struct cmsghdr followed by one int: a control message carrying one file descriptor.</summary>
-    [StructLayout(LayoutKind.Sequential)]
-    internal struct FdControlMessage
-    {
-        public nuint Length;
-        public int Level;
-        public int Type;
-        public int Fd;
-        private readonly int _padding;
-    }
+    internal static partial nint Sendmsg(nint socket, Pvmd.Interop.ScmRights.MsgHdr* message, int flags);
 }

@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using Pvmd.Core.Interop;
+using Pvmd.Interop;
 
 namespace Pvmd.Core.Memory;
 
@@ -75,14 +76,8 @@ public sealed unsafe class SharedBuffer : IDisposable
         fixed (byte* data = frame)
         {
             var vector = new IoVec((nuint)data, (nuint)frame.Length);
-            var control = new Libc.FdControlMessage
-            {
-                Length = (nuint)(sizeof(nuint) + (2 * sizeof(int)) + sizeof(int)),
-                Level = Libc.SolSocket,
-                Type = Libc.ScmRights,
-                Fd = _fd,
-            };
-            var message = new Libc.MsgHdr { Iov = &vector, IovLength = 1, Control = &control, ControlLength = (nuint)sizeof(Libc.FdControlMessage) };
+            var control = ScmRights.For(_fd);
+            var message = new ScmRights.MsgHdr { Iov = &vector, IovLength = 1, Control = &control, ControlLength = (nuint)sizeof(ScmRights.FdControlMessage) };
             var sent = Libc.Sendmsg(socket.Handle, &message, Libc.MsgNosignal);
             if (sent != frame.Length)
             {
