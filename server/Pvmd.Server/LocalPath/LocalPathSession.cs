@@ -127,22 +127,10 @@ internal sealed class LocalPathSession(Socket socket, LocalPathContext context) 
                     }
                     released++;
                 }
-                var start = context.Telemetry.SyscallStart();
-                ReadBatch batch;
-                try
+                if (context.Telemetry.NextBatch(batches, span, target.Pid) is not { } batch)
                 {
-                    if (!batches.MoveNext())
-                    {
-                        return true;
-                    }
-                    batch = batches.Current;
+                    return true;
                 }
-                catch (Exception e) when (e is PvmdException)
-                {
-                    context.Telemetry.OnSyscallFailed(TelemetryNames.ReadSpan, "read", target.Pid, e, start);
-                    throw;
-                }
-                context.Telemetry.OnReadBatch(span, target.Pid, batch, start);
                 _framing.Send(ToFrame(batch, sent % Slots, shared));
                 sent++;
                 if (batch.IsLast)
@@ -183,7 +171,8 @@ internal sealed class LocalPathSession(Socket socket, LocalPathContext context) 
         var slotStart = shared.Slot(slot, 1).Span;
         foreach (var piece in batch.Pieces)
         {
-            frame.Response.Chunks.Add(new Chunk { RangeIndex = (uint)piece.RangeIndex, Address = piece.Address, Data = ByteString.Empty });
+            // The chunk's bytes stay in the slot: the frame says where.
+            frame.Response.Chunks.Add(new Chunk { RangeIndex = (uint)piece.RangeIndex, Address = piece.Address });
             var offset = Unsafe.ByteOffset(ref MemoryMarshal.GetReference(slotStart), ref MemoryMarshal.GetReference(piece.Data.Span));
             frame.DataOffsets.Add((uint)offset);
             frame.DataLengths.Add((uint)piece.Data.Length);

@@ -20,7 +20,7 @@ public sealed partial class RemoteMemoryService
     {
         var rpc = Activity.Current;
         var ranges = ProtoMapping.ToRanges(request);
-        // Validate before pinning the target: a malformed request costs nothing.
+        // Validated before any buffer is rented: a malformed request costs no memory.
         _limits.ValidateRead(ranges);
         using var target = ProtoMapping.Open(request.Target, context);
         _telemetry.OnRpc(rpc, target.Pid);
@@ -29,24 +29,7 @@ public sealed partial class RemoteMemoryService
         var batchCount = 0;
         using var batches = reader.Read(target, ranges, request.Verify, context.CancellationToken, length => buffers[batchCount++ % 2].AsMemory(0, length)).GetEnumerator();
 
-        ReadBatch? Step()
-        {
-            var start = _telemetry.SyscallStart();
-            try
-            {
-                if (!batches.MoveNext())
-                {
-                    return null;
-                }
-            }
-            catch (Exception e) when (e is not OperationCanceledException)
-            {
-                _telemetry.OnSyscallFailed(TelemetryNames.ReadSpan, "read", target.Pid, e, start);
-                throw;
-            }
-            _telemetry.OnReadBatch(rpc, target.Pid, batches.Current, start);
-            return batches.Current;
-        }
+        ReadBatch? Step() => _telemetry.NextBatch(batches, rpc, target.Pid);
 
         var next = Task.FromResult(Step());
         try

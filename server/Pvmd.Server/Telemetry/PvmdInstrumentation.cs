@@ -69,6 +69,28 @@ public sealed class PvmdInstrumentation : IDisposable
         }
     }
 
+    /// <summary>Reads the next batch of a read (the engine's enumeration makes the syscall) and
+    /// records it, or its failure; null when the read is over. Both read paths step through
+    /// their reads with this.</summary>
+    public ReadBatch? NextBatch(IEnumerator<ReadBatch> batches, Activity? rpc, int pid)
+    {
+        var start = SyscallStart();
+        try
+        {
+            if (!batches.MoveNext())
+            {
+                return null;
+            }
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            OnSyscallFailed(ReadSpan, "read", pid, e, start);
+            throw;
+        }
+        OnReadBatch(rpc, pid, batches.Current, start);
+        return batches.Current;
+    }
+
     /// <summary>Records one process_vm_readv batch: metrics, its span under the RPC span, and
     /// a mismatch wherever it must show.</summary>
     public void OnReadBatch(Activity? rpc, int pid, ReadBatch batch, DateTimeOffset? start)
