@@ -220,7 +220,9 @@ public sealed class PvmdClient : IDisposable, IAsyncDisposable
                 return result;
             }
 
-            return (destination.Length > InlineLocalReadBytes ? await Task.Run(CopyLocal, cancellationToken).ConfigureAwait(false) : CopyLocal())
+            // No token for Task.Run: a cancelled token would drop the task before it runs, and
+            // with it the connection it must give back; the read itself watches the token.
+            return (destination.Length > InlineLocalReadBytes ? await Task.Run(CopyLocal).ConfigureAwait(false) : CopyLocal())
                 ?? throw new UnexpectedResponseException("the daemon ended the read without the range's result");
         }
 
@@ -537,8 +539,9 @@ public sealed class PvmdClient : IDisposable, IAsyncDisposable
     }
 
     /// <summary>One read over a local connection, in the client span a gRPC read would have:
-    /// failures are mapped as gRPC's are, a cancellation closes the connection (the daemon
-    /// stops at its next send), and the connection goes back to the pool at the end.</summary>
+    /// failures are mapped as gRPC's are, a cancellation aborts the connection (the daemon
+    /// stops at its next send), and the connection goes back to the pool at the end, which
+    /// closes it unless it can take another read.</summary>
     private sealed class LocalRead : IDisposable
     {
         private readonly PvmdClient _owner;
@@ -556,7 +559,7 @@ public sealed class PvmdClient : IDisposable, IAsyncDisposable
             _span = PvmdClientTelemetry.StartCall("ReadRemote", target, owner._endpoint);
             _span?.SetTag(PvmdClientTelemetry.LocalPath, true);
             PvmdClientTelemetry.SetTransfer(_span, request.Ranges[0].Address, TotalLength(request), request.Verify);
-            _cancellation = cancellationToken.Register(connection.Dispose);
+            _cancellation = cancellationToken.Register(connection.Abort);
             _batches = connection.Read(request, _span).GetEnumerator();
         }
 
@@ -590,7 +593,7 @@ public sealed class PvmdClient : IDisposable, IAsyncDisposable
             }
             catch (Exception e) when (e is SocketException or ObjectDisposedException or IOException or InvalidDataException)
             {
-                _connection.Dispose();
+                _connection.Abort();
                 _cancellationToken.ThrowIfCancellationRequested();
                 throw new DaemonUnavailableException($"the local path to {_owner._endpoint} failed: {e.Message}", "LOCAL_PATH_FAILED", e);
             }

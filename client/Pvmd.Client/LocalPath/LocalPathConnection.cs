@@ -28,6 +28,7 @@ internal sealed unsafe class LocalPathConnection : IDisposable
     private readonly int _slots;
     private readonly int _slotBytes;
     private int _disposed;
+    private volatile bool _aborted;
 
     private LocalPathConnection(Socket socket, byte* shared, int slots, int slotBytes, LocalFraming framing)
     {
@@ -44,6 +45,9 @@ internal sealed unsafe class LocalPathConnection : IDisposable
     /// <summary>True between a read's request and its last batch or error: a connection left in
     /// that state (the caller stopped reading) cannot take another read.</summary>
     public bool InRead { get; private set; }
+
+    /// <summary>Whether the connection can take another read: not left mid-read, not aborted.</summary>
+    public bool Reusable => !InRead && !_aborted && _disposed == 0;
 
     /// <summary>Connects, presents the ticket and maps the shared memory the daemon sends.</summary>
     /// <exception cref="SocketException">The socket cannot be reached.</exception>
@@ -153,6 +157,17 @@ internal sealed unsafe class LocalPathConnection : IDisposable
         return new ReadOnlySpan<byte>(_shared + ((long)batch.Slot * _slotBytes) + batch.DataOffsets[index], (int)batch.DataLengths[index]);
     }
 
+    /// <summary>Stops the connection from any thread (a cancellation): a receive waiting on the
+    /// socket fails at once. The shared memory stays mapped until the owner disposes the
+    /// connection, so a copy still running on the owner's thread never touches unmapped pages.</summary>
+    public void Abort()
+    {
+        _aborted = true;
+        Socket.Dispose();
+    }
+
+    /// <summary>Closes the socket and unmaps the shared memory: by the connection's owner only,
+    /// once nothing reads from it.</summary>
     public void Dispose()
     {
         if (Interlocked.Exchange(ref _disposed, 1) == 0)

@@ -59,10 +59,10 @@ internal sealed class LocalPathPool(RemoteMemory.RemoteMemoryClient grpc, string
         }
     }
 
-    /// <summary>Takes back a connection after a read; one left mid-read is closed.</summary>
+    /// <summary>Takes back a connection after a read; one left mid-read or aborted is closed.</summary>
     public void Return(LocalPathConnection connection)
     {
-        if (_disposed || connection.InRead || _idle.Count >= MaxIdle)
+        if (_disposed || !connection.Reusable || _idle.Count >= MaxIdle)
         {
             connection.Dispose();
             return;

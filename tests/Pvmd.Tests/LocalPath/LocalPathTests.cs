@@ -134,6 +134,48 @@ public sealed class LocalPathTests : IClassFixture<LargeTargetFixture>, IDisposa
     }
 
     [Fact]
+    public async Task Read_CancelledBeforeItStarts_LeavesThePoolUsable()
+    {
+        using var client = PvmdClient.ForSocket(_daemon.SocketPath);
+        var small = new byte[64];
+        await client.ReadIntoAsync(Pinned, _target.Pattern.Start, small);
+        using var cts = new CancellationTokenSource();
+        cts.Cancel();
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => client.ReadIntoAsync(Pinned, _target.Pattern.Start, small, cancellationToken: cts.Token));
+        var after = await client.ReadIntoAsync(Pinned, _target.Pattern.Start, small);
+
+        Assert.Equal(64UL, after.BytesRead);
+        Assert.True(TestPattern.Bytes(TestPattern.PatternSeed, 0, 64).AsSpan().SequenceEqual(small));
+    }
+
+    [Fact]
+    public async Task LargeReads_CancelledBeforeTheyStart_LeakNoConnection()
+    {
+        // A daemon of its own: each leaked connection would hold one of its 64 sessions.
+        await using var daemon = await DaemonFixture.StartAsync([]);
+        using var client = PvmdClient.ForSocket(daemon.SocketPath);
+        var small = new byte[64];
+        var large = new byte[4 << 20];
+        using var cts = new CancellationTokenSource();
+        cts.Cancel();
+
+        for (var i = 0; i < 70; i++)
+        {
+            await client.ReadIntoAsync(Pinned, _target.Pattern.Start, small);
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => client.ReadIntoAsync(Pinned, _target.Pattern.Start, large, cancellationToken: cts.Token));
+        }
+        await client.ReadIntoAsync(Pinned, _target.Pattern.Start, small);
+
+        Assert.Null(client.LocalPathUnavailableReason);
+        Assert.DoesNotContain("connections already open", daemon.Log);
+        // A leaked connection keeps its mapping of the daemon's memory (the socket's finalizer
+        // closes the socket, nothing unmaps): 70 leaks would leave 70 mappings in this process.
+        var mappings = File.ReadLines("/proc/self/maps").Count(line => line.Contains("memfd:pvmd-local-path", StringComparison.Ordinal));
+        Assert.True(mappings < 40, $"{mappings} mappings of local-path memory in this process");
+    }
+
+    [Fact]
     public async Task Read_TargetGone_IsTargetNotFound_AsOverGrpc()
     {
         using var doomed = Target.Start();
