@@ -54,7 +54,7 @@ public sealed partial class LocalPathListener(
         _listener?.Dispose();
         foreach (var session in _sessions.Keys)
         {
-            session.Dispose();
+            session.Abort();
         }
         if (SocketPath is { } path && File.Exists(path))
         {

@@ -51,6 +51,12 @@ internal sealed class LocalPathSession(Socket socket, LocalPathContext context) 
         }
     }
 
+    /// <summary>Ends the session from another thread (the daemon stopping): its socket closes,
+    /// and the session's own thread, failing on it, releases the rest.</summary>
+    public void Abort() => socket.Dispose();
+
+    /// <summary>By the session's own thread: a pidfd closed under a running read could have its
+    /// number reused by another file.</summary>
     public void Dispose()
     {
         socket.Dispose();

@@ -63,6 +63,26 @@ public sealed class LocalPathAccessTests(PolicyFixture fixture) : IClassFixture<
     }
 
     [Fact]
+    public async Task Sigterm_WithALocalConnectionOpen_ExitsCleanlyAndRemovesBothSockets()
+    {
+        var daemon = await DaemonFixture.StartAsync([]);
+        await using (daemon)
+        {
+            using var target = Target.Start();
+            using var client = PvmdClient.ForSocket(daemon.SocketPath);
+            Assert.True((await client.ReadAsync(Pinned(target), target.Pattern.Start, 64)).IsComplete);
+            Assert.True(client.LocalPathUsed, client.LocalPathUnavailableReason);
+
+            daemon.Signal(Signal.Terminate);
+            var exitCode = await daemon.WaitForExitAsync(TimeSpan.FromSeconds(20));
+
+            Assert.Equal(0, exitCode);
+            Assert.False(File.Exists(daemon.SocketPath), "the socket is still there");
+            Assert.False(File.Exists(daemon.SocketPath + ".local"), "the local path's socket is still there");
+        }
+    }
+
+    [Fact]
     public async Task TooLongASocketPathForTheLocalSocket_StopsTheDaemonWithOneLine()
     {
         var socket = "/tmp/" + new string('s', 98);
